@@ -1,0 +1,15 @@
+using static TorchSharp.torch;
+
+namespace Ddpm.Imaging;
+
+/// <summary>Conversion between model-space tensors in [-1, 1] and 8-bit pixels.</summary>
+public static class ImageBytes
+{
+    /// <summary>[N, C, H, W] in [-1, 1] → bytes in N, C, H, W order, value = round((x + 1) · 127.5).</summary>
+    public static byte[] ToBytes(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var u8 = images.detach().to(ScalarType.Float32).add(1).mul(127.5).round().clamp(0, 255).to(ScalarType.Byte).contiguous();
+        return u8.data<byte>().ToArray();
+    }
+}

@@ -1,0 +1,135 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ddpm.Model;
+
+/// <summary>
+/// ε_θ(x_t, t): the noise-prediction U-Net of Ho et al. 2020 (after PixelCNN++), scaled down for
+/// small images. Levels of residual blocks halve the resolution (28 → 14 → 7 with three levels),
+/// a bottleneck has self-attention, and the up path mirrors the down path with skip connections.
+/// The model knows nothing about the noise schedule: it maps (image, step) to an image-shaped output.
+/// </summary>
+public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
+{
+    public UNetConfig Config { get; }
+
+    private readonly TimeEmbedding timeEmbedding;
+    private readonly Conv2d inputConv;
+    private readonly ModuleList<ResBlock> downBlocks = new();
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> downsamplers = new();
+    private readonly ResBlock mid1;
+    private readonly nn.Module<Tensor, Tensor> midAttention;
+    private readonly ResBlock mid2;
+    private readonly ModuleList<ResBlock> upBlocks = new();
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> upsamplers = new();
+    private readonly GroupNorm outputNorm;
+    private readonly Conv2d outputConv;
+
+    public UNet(UNetConfig config) : base(nameof(UNet))
+    {
+        config.Validate();
+        Config = config;
+        int baseCh = config.BaseChannels, timeDim = 4 * baseCh, levels = config.ChannelMultipliers.Length;
+        var width = config.ChannelMultipliers.Select(m => m * baseCh).ToArray();
+
+        timeEmbedding = new TimeEmbedding(baseCh, timeDim);
+        inputConv = nn.Conv2d(config.ImageChannels, baseCh, 3, padding: 1);
+
+        int ch = baseCh;
+        var skipWidths = new Stack<int>();
+        for (int level = 0; level < levels; level++)
+        {
+            for (int b = 0; b < config.BlocksPerLevel; b++)
+            {
+                downBlocks.Add(new ResBlock(ch, width[level], timeDim, config.Dropout));
+                ch = width[level];
+                skipWidths.Push(ch);
+            }
+            if (level < levels - 1) downsamplers.Add(nn.Conv2d(ch, ch, 3, stride: 2, padding: 1));
+        }
+
+        mid1 = new ResBlock(ch, ch, timeDim, config.Dropout);
+        midAttention = config.Attention ? new SelfAttention(ch) : nn.Identity();
+        mid2 = new ResBlock(ch, ch, timeDim, config.Dropout);
+
+        for (int level = levels - 1; level >= 0; level--)
+        {
+            for (int b = 0; b < config.BlocksPerLevel; b++)
+            {
+                upBlocks.Add(new ResBlock(ch + skipWidths.Pop(), width[level], timeDim, config.Dropout));
+                ch = width[level];
+            }
+            if (level > 0) upsamplers.Add(new Upsample(ch));
+        }
+
+        outputNorm = nn.GroupNorm(UNetConfig.GroupsFor(ch), ch);
+        outputConv = nn.Conv2d(ch, config.ImageChannels, 3, padding: 1);
+        RegisterComponents();
+
+        InitializeNormLayers(this);
+        Layout.ToChannelsLast(this);
+    }
+
+    /// <param name="x">Noisy images [B, C, H, W].</param>
+    /// <param name="t">Int64 steps [B] in 1..T.</param>
+    public override Tensor forward(Tensor x, Tensor t)
+    {
+        var emb = timeEmbedding.forward(t);
+        var h = inputConv.forward(Layout.ToChannelsLast(x));
+        var skips = new Stack<Tensor>();
+        int block = 0, levels = Config.ChannelMultipliers.Length;
+        for (int level = 0; level < levels; level++)
+        {
+            for (int b = 0; b < Config.BlocksPerLevel; b++)
+            {
+                h = downBlocks[block++].forward(h, emb);
+                skips.Push(h);
+            }
+            if (level < levels - 1) h = downsamplers[level].forward(h);
+        }
+
+        h = mid2.forward(midAttention.forward(mid1.forward(h, emb)), emb);
+
+        block = 0;
+        for (int level = levels - 1; level >= 0; level--)
+        {
+            for (int b = 0; b < Config.BlocksPerLevel; b++)
+                h = upBlocks[block++].forward(cat([h, skips.Pop()], 1), emb);
+            if (level > 0) h = upsamplers[levels - 1 - level].forward(h);
+        }
+        return outputConv.forward(nn.functional.silu(outputNorm.forward(h)));
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// TorchSharp 0.107 allocates GroupNorm's affine parameters without setting them (garbage or NaN);
+    /// PyTorch's defaults are weight 1, bias 0.
+    /// </summary>
+    internal static void InitializeNormLayers(nn.Module root)
+    {
+        using var _ = no_grad();
+        foreach (var (_, module) in root.named_modules())
+            if (module is GroupNorm gn)
+            {
+                gn.weight?.fill_(1);
+                gn.bias?.zero_();
+            }
+    }
+
+    /// <summary>Nearest-neighbour 2× upsampling followed by a 3×3 convolution.</summary>
+    private sealed class Upsample : nn.Module<Tensor, Tensor>
+    {
+        private readonly Conv2d conv;
+
+        public Upsample(int channels) : base(nameof(Upsample))
+        {
+            conv = nn.Conv2d(channels, channels, 3, padding: 1);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) =>
+            conv.forward(nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
+    }
+}

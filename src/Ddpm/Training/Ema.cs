@@ -1,0 +1,36 @@
+using Ddpm.Model;
+using static TorchSharp.torch;
+
+namespace Ddpm.Training;
+
+/// <summary>
+/// Exponential moving average of the weights, used for sampling (Ho et al. 2020 App. B). The decay
+/// warms up as min(decay, (1 + n)/(10 + n)) so short runs are not dominated by the random initial weights.
+/// </summary>
+public sealed class Ema(UNet shadow, double decay) : IDisposable
+{
+    public UNet Model { get; } = shadow;
+    public double Decay { get; } = decay;
+
+    public static Ema CopyOf(UNet model, double decay)
+    {
+        var shadow = new UNet(model.Config);
+        shadow.load_state_dict(model.state_dict());
+        shadow.eval();
+        return new Ema(shadow, decay);
+    }
+
+    public double DecayAt(long step) => Math.Min(Decay, (1.0 + step) / (10.0 + step));
+
+    /// <summary>θ_ema ← d·θ_ema + (1 − d)·θ after optimizer step number <paramref name="step"/>.</summary>
+    public void Update(UNet model, long step)
+    {
+        double d = DecayAt(step);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (shadowParam, param) in Model.parameters().Zip(model.parameters()))
+            shadowParam.mul_(d).add_(param.detach(), alpha: 1 - d);
+    }
+
+    public void Dispose() => Model.Dispose();
+}

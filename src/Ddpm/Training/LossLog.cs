@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace Ddpm.Training;
+
+/// <summary>
+/// loss.csv of a run: one row per optimizer step. On resume, rows past the checkpoint's step are
+/// dropped (they belong to work that was lost), so the file always matches the weights.
+/// </summary>
+public sealed class LossLog : IDisposable
+{
+    public const string FileName = "loss.csv";
+    public const string Header = "step,epoch,loss,lr,elapsed_s";
+    private readonly StreamWriter _writer;
+
+    private LossLog(StreamWriter writer) => _writer = writer;
+
+    public static LossLog Open(string runDir, long keepThroughStep)
+    {
+        var path = Path.Combine(runDir, FileName);
+        var kept = new List<string> { Header };
+        if (File.Exists(path))
+            kept.AddRange(File.ReadLines(path).Skip(1).Where(line =>
+                long.TryParse(line.Split(',', 2)[0], CultureInfo.InvariantCulture, out var step) && step <= keepThroughStep));
+        File.WriteAllLines(path, kept);
+        return new LossLog(new StreamWriter(path, append: true));
+    }
+
+    public void Append(long step, int epoch, double loss, double lr, double elapsedSeconds) =>
+        _writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{step},{epoch},{loss:G6},{lr:G4},{elapsedSeconds:F2}"));
+
+    public void Flush() => _writer.Flush();
+
+    public void Dispose() => _writer.Dispose();
+}

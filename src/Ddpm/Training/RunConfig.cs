@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ddpm.Model;
+
+namespace Ddpm.Training;
+
+/// <summary>What a run was made of. Stored as config.json in every checkpoint; enough to rebuild the model and sampler.</summary>
+public sealed record RunConfig
+{
+    public const string FormatName = "ddpm-checkpoint";
+    public const int CurrentVersion = 1;
+
+    public string Format { get; init; } = FormatName;
+    public int Version { get; init; } = CurrentVersion;
+    public required UNetConfig Model { get; init; }
+    public required DiffusionConfig Diffusion { get; init; }
+    public required DataConfig Data { get; init; }
+    public required OptimConfig Training { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunConfig FromJson(string json, string source)
+    {
+        RunConfig? config;
+        try { config = JsonSerializer.Deserialize<RunConfig>(json, Json); }
+        catch (JsonException e) { throw new DdpmException($"{source}: not a ddpm checkpoint config ({e.Message})"); }
+        if (config is null || config.Format != FormatName)
+            throw new DdpmException($"{source}: not a ddpm checkpoint config (format '{config?.Format}')");
+        if (config.Version > CurrentVersion)
+            throw new DdpmException($"{source}: checkpoint format version {config.Version} is newer than this ddpm understands ({CurrentVersion})");
+        config.Model.Validate();
+        return config;
+    }
+}
+
+public sealed record DiffusionConfig
+{
+    public string Noise { get; init; } = "gaussian";
+    public string Schedule { get; init; } = "linear";
+    public int Timesteps { get; init; } = 1000;
+}
+
+public sealed record DataConfig
+{
+    public string Path { get; init; } = "data/mnist";
+    public int Subset { get; init; }
+    public int Count { get; init; }
+    public int ImageSize { get; init; } = 28;
+    public int Channels { get; init; } = 1;
+}
+
+public sealed record OptimConfig
+{
+    public int BatchSize { get; init; } = 128;
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; }
+    public int WarmupSteps { get; init; } = 200;
+    public double GradClip { get; init; } = 1.0;
+    public double EmaDecay { get; init; } = 0.999;
+    public long Seed { get; init; }
+
+    public void Validate()
+    {
+        if (BatchSize < 1) throw new DdpmException($"batch size must be >= 1, got {BatchSize}");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new DdpmException($"learning rate must be > 0, got {LearningRate}");
+        if (WeightDecay < 0) throw new DdpmException($"weight decay must be >= 0, got {WeightDecay}");
+        if (WarmupSteps < 0) throw new DdpmException($"warmup steps must be >= 0, got {WarmupSteps}");
+        if (!(GradClip > 0)) throw new DdpmException($"gradient clip norm must be > 0, got {GradClip}");
+        if (EmaDecay is < 0 or >= 1) throw new DdpmException($"EMA decay must be in [0, 1), got {EmaDecay}");
+    }
+}
+
+/// <summary>Where training stands; progress.json in a checkpoint.</summary>
+public sealed record TrainingProgress
+{
+    /// <summary>Completed epochs.</summary>
+    public int Epoch { get; init; }
+    /// <summary>Batches done in the epoch under way (0 at an epoch boundary).</summary>
+    public int StepInEpoch { get; init; }
+    public long GlobalStep { get; init; }
+    public double ElapsedSeconds { get; init; }
+    public double LastLoss { get; init; } = double.NaN;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainingProgress FromJson(string json, string source)
+    {
+        try { return JsonSerializer.Deserialize<TrainingProgress>(json, Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new DdpmException($"{source}: corrupt progress file ({e.Message})"); }
+    }
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using Ddpm.Data;
+using Ddpm.Diffusion;
+using Ddpm.Imaging;
+using Ddpm.Model;
+using Ddpm.Sampling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ddpm.Training;
+
+public sealed record TrainerOptions
+{
+    /// <summary>Total epochs of the run (a resumed run continues up to this number).</summary>
+    public int Epochs { get; init; } = 1;
+    /// <summary>Write a preview grid every N epochs and at the end (0 = never).</summary>
+    public int PreviewEvery { get; init; } = 5;
+    public int PreviewCount { get; init; } = 16;
+    /// <summary>Stop cleanly, with a checkpoint, after this much training time in this session.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+}
+
+/// <summary>
+/// Algorithm 1 of Ho et al. 2020 with AdamW, gradient clipping, learning-rate warm-up and an EMA of
+/// the weights; checkpoints at every epoch end, on interruption and at the end.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    public const string PreviewFolder = "previews";
+
+    public string RunDir { get; }
+    public RunConfig Config { get; }
+    public UNet Model { get; }
+    public Ema Ema { get; }
+    public TrainingProgress Progress { get; private set; }
+    public INoiseProcess Process { get; }
+
+    private readonly ImageDataset _data;
+    private readonly AdamW _optimizer;
+    private readonly Generator _rng;
+
+    private Trainer(string runDir, RunConfig config, ImageDataset data, UNet model, Ema ema, TrainingProgress progress)
+    {
+        RunDir = runDir;
+        Config = config;
+        _data = data;
+        Model = model;
+        Ema = ema;
+        Progress = progress;
+        Process = NoiseProcesses.Create(config.Diffusion);
+        var o = config.Training;
+        _optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
+        _rng = new Generator((ulong)o.Seed);
+    }
+
+    /// <summary>A new run: weights initialised from the seed.</summary>
+    public static Trainer Create(string runDir, RunConfig config, ImageDataset data)
+    {
+        config.Training.Validate();
+        CheckData(config, data);
+        random.manual_seed(config.Training.Seed); // weight initialisation
+        var model = new UNet(config.Model);
+        var ema = Ema.CopyOf(model, config.Training.EmaDecay);
+        return new Trainer(runDir, config, data, model, ema, new TrainingProgress());
+    }
+
+    /// <summary>Continues a run exactly where its checkpoint left it: weights, EMA, optimizer moments, RNG and data order.</summary>
+    public static Trainer Resume(string checkpointPath, ImageDataset data)
+    {
+        var dir = Checkpoint.Resolve(checkpointPath);
+        var config = Checkpoint.ReadConfig(dir);
+        CheckData(config, data);
+        var progress = Checkpoint.ReadProgress(dir);
+        var model = new UNet(config.Model);
+        Checkpoint.LoadWeights(model, Path.Combine(dir, Checkpoint.ModelFile));
+        var emaModel = new UNet(config.Model);
+        Checkpoint.LoadWeights(emaModel, Path.Combine(dir, Checkpoint.EmaFile));
+        emaModel.eval();
+        var trainer = new Trainer(Path.GetDirectoryName(Path.GetFullPath(dir))!, config, data, model,
+            new Ema(emaModel, config.Training.EmaDecay), progress);
+        Checkpoint.LoadOptimizer(trainer._optimizer, dir);
+        Checkpoint.LoadRng(trainer._rng, dir);
+        return trainer;
+    }
+
+    private static void CheckData(RunConfig config, ImageDataset data)
+    {
+        if (data.Height != config.Model.ImageSize || data.Width != config.Model.ImageSize)
+            throw new DdpmException($"{data.Source}: images are {data.Height}x{data.Width} but the model expects {config.Model.ImageSize}x{config.Model.ImageSize}");
+        if (data.Count == 0) throw new DdpmException($"{data.Source}: no images");
+    }
+
+    public int StepsPerEpoch => (_data.Count + Config.Training.BatchSize - 1) / Config.Training.BatchSize;
+
+    /// <summary>The learning rate at a step: linear warm-up, then constant.</summary>
+    public double LearningRateAt(long step)
+    {
+        var o = Config.Training;
+        return o.WarmupSteps == 0 ? o.LearningRate : o.LearningRate * Math.Min(1.0, (step + 1.0) / o.WarmupSteps);
+    }
+
+    /// <summary>
+    /// One optimizer step of Algorithm 1 on a batch of clean images: t ~ U{1..T}, ε ~ N(0, I),
+    /// gradient step on ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖². Returns the loss.
+    /// </summary>
+    public float TrainStep(Tensor x0)
+    {
+        using var scope = NewDisposeScope();
+        Model.train();
+        long step = Progress.GlobalStep;
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
+        var t = randint(1, Process.Schedule.T + 1, [x0.shape[0]], dtype: ScalarType.Int64, generator: _rng);
+        var (input, target) = Process.TrainingPair(x0, t, _rng);
+        var loss = Process.Loss(Model.forward(input, t), target);
+        float value = loss.item<float>();
+        if (!float.IsFinite(value)) return value; // caller stops; weights stay as they were
+        _optimizer.zero_grad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(Model.parameters(), Config.Training.GradClip);
+        _optimizer.step();
+        Ema.Update(Model, step);
+        Progress = Progress with { GlobalStep = step + 1 };
+        return value;
+    }
+
+    /// <summary>The permutation of the data for an epoch: a function of the seed and the epoch, so a resumed run replays it.</summary>
+    private Tensor EpochOrder(int epoch)
+    {
+        using var g = new Generator((ulong)(Config.Training.Seed * 1_000_003 + epoch + 1));
+        return randperm(_data.Count, generator: g);
+    }
+
+    public TrainingResult Run(TrainerOptions options, ITrainingObserver? observer = null, CancellationToken cancellation = default)
+    {
+        if (options.Epochs < 1) throw new DdpmException($"epochs must be >= 1, got {options.Epochs}");
+        observer ??= new NullObserver();
+        Directory.CreateDirectory(RunDir);
+        using var log = LossLog.Open(RunDir, Progress.GlobalStep);
+        var clock = Stopwatch.StartNew();
+        double elapsedBefore = Progress.ElapsedSeconds;
+        int batch = Config.Training.BatchSize, stepsPerEpoch = StepsPerEpoch;
+        var throughput = new Throughput();
+        string checkpoint = Path.Combine(RunDir, Checkpoint.FolderName);
+        float loss = float.NaN;
+
+        TrainingStatus Status(int epoch, int stepInEpoch) => new(epoch, options.Epochs, stepInEpoch, stepsPerEpoch,
+            Progress.GlobalStep, loss, throughput.ImagesPerSecond, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds));
+
+        TrainingResult Stop(TrainingOutcome outcome, int epoch, int stepInEpoch)
+        {
+            Progress = Progress with { Epoch = epoch, StepInEpoch = stepInEpoch };
+            log.Flush();
+            checkpoint = Save(elapsedBefore + clock.Elapsed.TotalSeconds, loss);
+            observer.OnCheckpoint(checkpoint, Status(epoch, stepInEpoch));
+            return new TrainingResult(outcome, checkpoint, Progress);
+        }
+
+        for (int epoch = Progress.Epoch; epoch < options.Epochs; epoch++)
+        {
+            int first = epoch == Progress.Epoch ? Progress.StepInEpoch : 0;
+            using (var order = EpochOrder(epoch))
+            {
+                for (int s = first; s < stepsPerEpoch; s++)
+                {
+                    if (cancellation.IsCancellationRequested) return Stop(TrainingOutcome.Interrupted, epoch, s);
+                    if (options.TimeLimit is { } limit && clock.Elapsed >= limit) return Stop(TrainingOutcome.TimeLimit, epoch, s);
+                    var started = clock.Elapsed;
+                    using (var scope = NewDisposeScope())
+                    {
+                        var index = order.narrow(0, (long)s * batch, Math.Min(batch, _data.Count - (long)s * batch));
+                        var x0 = _data.Images.index_select(0, index);
+                        loss = TrainStep(x0);
+                        if (!float.IsFinite(loss))
+                            throw new TrainingDivergedException(
+                                $"loss became {loss} at step {Progress.GlobalStep + 1} (epoch {epoch + 1}); training stopped, the last good checkpoint is kept" +
+                                (Directory.Exists(checkpoint) ? $" at {checkpoint}" : " (none was saved yet)") + "; try a lower --lr");
+                        throughput.Add(index.shape[0], clock.Elapsed - started);
+                    }
+                    log.Append(Progress.GlobalStep, epoch + 1, loss, LearningRateAt(Progress.GlobalStep - 1), elapsedBefore + clock.Elapsed.TotalSeconds);
+                    observer.OnStep(Status(epoch, s + 1));
+                }
+            }
+            var endOfEpoch = Stop(TrainingOutcome.Completed, epoch + 1, 0);
+            if (options.PreviewEvery > 0 && ((epoch + 1) % options.PreviewEvery == 0 || epoch + 1 == options.Epochs))
+            {
+                try { observer.OnPreview(WritePreview(epoch + 1, options.PreviewCount, observer, cancellation)); }
+                catch (OperationCanceledException) { return endOfEpoch with { Outcome = TrainingOutcome.Interrupted }; }
+            }
+            if (epoch + 1 == options.Epochs) return endOfEpoch;
+        }
+        // Already at or past the requested epochs (e.g. resuming a finished run).
+        return new TrainingResult(TrainingOutcome.Completed, Directory.Exists(checkpoint) ? checkpoint : Save(elapsedBefore, loss), Progress);
+    }
+
+    private string Save(double elapsedSeconds, float lastLoss)
+    {
+        Progress = Progress with { ElapsedSeconds = elapsedSeconds, LastLoss = lastLoss };
+        return Checkpoint.Save(RunDir, Config, Progress, Model, Ema.Model, _optimizer, _rng);
+    }
+
+    /// <summary>Samples from the EMA weights with a fixed seed, so previews of successive epochs are comparable.</summary>
+    public string WritePreview(int epoch, int count, ITrainingObserver? observer = null, CancellationToken cancellation = default)
+    {
+        var sampler = Samplers.ForConfig(Config.Diffusion);
+        observer?.OnPreviewStarted(sampler.Steps);
+        using var g = new Generator(12345);
+        using var scope = NewDisposeScope();
+        var images = sampler.Sample(Ema.Model, [count, Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize], g,
+            observer is null ? null : new SyncProgress(observer.OnPreviewProgress), cancellation);
+        var path = Path.Combine(RunDir, PreviewFolder, $"epoch-{epoch:D4}.png");
+        ImageGrid.Save(images, path, columns: (int)Math.Ceiling(Math.Sqrt(count)), scale: 2);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Model.Dispose();
+        Ema.Dispose();
+        _rng.Dispose();
+        (Process as IDisposable)?.Dispose();
+    }
+
+    private sealed class NullObserver : ITrainingObserver;
+
+    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; would post to a thread pool).</summary>
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+
+    /// <summary>Images per second over the last few steps.</summary>
+    private sealed class Throughput
+    {
+        private readonly Queue<(long Images, TimeSpan Time)> _window = new();
+        private long _images;
+        private TimeSpan _time;
+
+        public void Add(long images, TimeSpan time)
+        {
+            _window.Enqueue((images, time));
+            _images += images;
+            _time += time;
+            if (_window.Count > 20)
+            {
+                var (i, t) = _window.Dequeue();
+                _images -= i;
+                _time -= t;
+            }
+        }
+
+        public double ImagesPerSecond => _time > TimeSpan.Zero ? _images / _time.TotalSeconds : 0;
+    }
+}
