@@ -9,16 +9,16 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly GroupNorm norm;
-    private readonly Conv2d qkv;
-    private readonly Conv2d proj;
+    private readonly ConvNhwc qkv;
+    private readonly ConvNhwc proj;
 
     public SelfAttention(int channels, int headWidth = 32) : base(nameof(SelfAttention))
     {
         _heads = Math.Max(1, channels / headWidth);
         if (channels % _heads != 0) throw new ArgumentException("channels must divide into heads", nameof(channels));
         norm = nn.GroupNorm(UNetConfig.GroupsFor(channels), channels);
-        qkv = nn.Conv2d(channels, 3 * channels, 1);
-        proj = nn.Conv2d(channels, channels, 1);
+        qkv = new ConvNhwc(channels, 3 * channels, 1);
+        proj = new ConvNhwc(channels, channels, 1);
         RegisterComponents();
     }
 

@@ -15,7 +15,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     public UNetConfig Config { get; }
 
     private readonly TimeEmbedding timeEmbedding;
-    private readonly Conv2d inputConv;
+    private readonly ConvNhwc inputConv;
     private readonly ModuleList<ResBlock> downBlocks = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> downsamplers = new();
     private readonly ResBlock mid1;
@@ -24,7 +24,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     private readonly ModuleList<ResBlock> upBlocks = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> upsamplers = new();
     private readonly GroupNorm outputNorm;
-    private readonly Conv2d outputConv;
+    private readonly ConvNhwc outputConv;
 
     public UNet(UNetConfig config) : base(nameof(UNet))
     {
@@ -34,7 +34,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         var width = config.ChannelMultipliers.Select(m => m * baseCh).ToArray();
 
         timeEmbedding = new TimeEmbedding(baseCh, timeDim);
-        inputConv = nn.Conv2d(config.ImageChannels, baseCh, 3, padding: 1);
+        inputConv = new ConvNhwc(config.ImageChannels, baseCh, 3, padding: 1);
 
         int ch = baseCh;
         var skipWidths = new Stack<int>();
@@ -46,7 +46,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 ch = width[level];
                 skipWidths.Push(ch);
             }
-            if (level < levels - 1) downsamplers.Add(nn.Conv2d(ch, ch, 3, stride: 2, padding: 1));
+            if (level < levels - 1) downsamplers.Add(new ConvNhwc(ch, ch, 3, stride: 2, padding: 1));
         }
 
         mid1 = new ResBlock(ch, ch, timeDim, config.Dropout);
@@ -64,11 +64,10 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         }
 
         outputNorm = nn.GroupNorm(UNetConfig.GroupsFor(ch), ch);
-        outputConv = nn.Conv2d(ch, config.ImageChannels, 3, padding: 1);
+        outputConv = new ConvNhwc(ch, config.ImageChannels, 3, padding: 1);
         RegisterComponents();
 
         InitializeNormLayers(this);
-        Layout.ToChannelsLast(this);
     }
 
     /// <param name="x">Noisy images [B, C, H, W].</param>
@@ -76,7 +75,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor t)
     {
         var emb = timeEmbedding.forward(t);
-        var h = inputConv.forward(Layout.ToChannelsLast(x));
+        var h = inputConv.forward(x);
         var skips = new Stack<Tensor>();
         int block = 0, levels = Config.ChannelMultipliers.Length;
         for (int level = 0; level < levels; level++)
@@ -121,11 +120,11 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Nearest-neighbour 2× upsampling followed by a 3×3 convolution.</summary>
     private sealed class Upsample : nn.Module<Tensor, Tensor>
     {
-        private readonly Conv2d conv;
+        private readonly ConvNhwc conv;
 
         public Upsample(int channels) : base(nameof(Upsample))
         {
-            conv = nn.Conv2d(channels, channels, 3, padding: 1);
+            conv = new ConvNhwc(channels, channels, 3, padding: 1);
             RegisterComponents();
         }
 

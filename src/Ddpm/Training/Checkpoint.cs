@@ -113,8 +113,6 @@ public static class Checkpoint
         {
             throw new DdpmException($"{path}: weights do not match the model in its config ({FirstLine(e.Message)})");
         }
-        // load copies into the existing (channels-last) parameters; make sure nothing changed layout.
-        Layout.ToChannelsLast(model);
     }
 
     public static void LoadOptimizer(TorchSharp.Modules.OptimizerHelper optimizer, string checkpointDir)

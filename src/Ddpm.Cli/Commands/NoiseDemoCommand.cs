@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Ddpm.Data;
+using Ddpm.Diffusion;
+using Ddpm.Imaging;
+using Ddpm.Schedules;
+using static TorchSharp.torch;
+
+namespace Ddpm.Cli.Commands;
+
+/// <summary><c>ddpm noise-demo</c>: the forward process q(x_t|x_0) on a few digits, as a PNG.</summary>
+internal static class NoiseDemoCommand
+{
+    private static readonly Option<string> Steps = new("--t") { Description = "Comma-separated steps t to show (0 = clean image)", DefaultValueFactory = _ => "0,20,50,100,300" };
+    private static readonly Option<string> Schedule = CommonOptions.Schedule(allowAll: true);
+    private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
+    private static readonly Option<string> DataDir = CommonOptions.Data();
+    private static readonly Option<int> Rows = CommonOptions.Positive(new Option<int>("--rows") { Description = "Number of digits (rows per schedule)", DefaultValueFactory = _ => 4 });
+    private static readonly Option<string> Out = new("--out") { Description = "PNG to write", DefaultValueFactory = _ => "noise-demo.png" };
+    private static readonly Option<long> Seed = CommonOptions.Seed();
+    private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 2 });
+
+    public static Command Create()
+    {
+        var command = new Command("noise-demo", "Show the forward process: rows are digits, columns are x_t at the given t; --schedule all stacks one block per schedule");
+        foreach (var o in new Option[] { Steps, Schedule, Timesteps, DataDir, Rows, Out, Seed, Scale })
+            command.Add(o);
+        Steps.Validators.Add(r =>
+        {
+            if (!TryParseSteps(r.GetValueOrDefault<string>(), out _))
+                r.AddError($"--t must be a comma-separated list of integers, got '{r.GetValueOrDefault<string>()}'");
+        });
+        command.SetAction(Execute);
+        return command;
+    }
+
+    internal static bool TryParseSteps(string? text, out int[] steps)
+    {
+        steps = [];
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var parsed = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out parsed[i])) return false;
+        steps = parsed;
+        return true;
+    }
+
+    private static int Execute(ParseResult parse)
+    {
+        CommonOptions.ApplyThreads(0);
+        var output = parse.InvocationConfiguration.Output;
+        TryParseSteps(parse.GetValue(Steps), out var ts);
+        int T = parse.GetValue(Timesteps);
+        if (ts.Any(t => t < 0 || t > T)) throw new UsageException($"--t value {ts.First(t => t < 0 || t > T)} is outside 0..{T}");
+        var name = parse.GetValue(Schedule)!;
+        var schedules = (name == "all" ? NoiseSchedule.Names : [name]).Select(n => NoiseSchedule.Create(n, T)).ToList();
+        var outPath = parse.GetValue(Out)!;
+        OutputPath.EnsureWritable(outPath);
+
+        using var data = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Train, parse.GetValue(Rows));
+        using var scope = NewDisposeScope();
+        using var generator = new Generator((ulong)parse.GetValue(Seed));
+        var tiles = NoiseDemo.Build(data.Images, schedules, ts, generator);
+        ImageGrid.Save(tiles, outPath, columns: ts.Length, scale: parse.GetValue(Scale));
+        output.WriteLine($"Wrote {outPath}: {data.Count} digit(s) x t = {string.Join(",", ts)}; schedules (top to bottom): {string.Join(", ", schedules.Select(s => s.Name))}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
+using Ddpm.Cli.Display;
+using Ddpm.Data;
+using Ddpm.Model;
+using Ddpm.Training;
+
+namespace Ddpm.Cli.Commands;
+
+/// <summary><c>ddpm train</c>: Algorithm 1 on an IDX image set, with checkpoints, previews and resume.</summary>
+internal static class TrainCommand
+{
+    private static readonly Option<int> Epochs = CommonOptions.Positive(new Option<int>("--epochs") { Description = "Total epochs to train (a resumed run continues up to this number)", DefaultValueFactory = _ => 10 });
+    private static readonly Option<string> DataDir = CommonOptions.Data();
+    private static readonly Option<int> Subset = CommonOptions.Positive(new Option<int>("--subset") { Description = "Train on the first N images only (0 = all)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per optimizer step", DefaultValueFactory = _ => 128 });
+    private static readonly Option<double> LearningRate = CommonOptions.Positive(new Option<double>("--lr") { Description = "AdamW learning rate (after warm-up)", DefaultValueFactory = _ => 1e-3 });
+    private static readonly Option<int> Warmup = CommonOptions.Positive(new Option<int>("--warmup") { Description = "Linear learning-rate warm-up steps", DefaultValueFactory = _ => 200 }, allowZero: true);
+    private static readonly Option<double> EmaDecay = new("--ema-decay") { Description = "Decay of the EMA weights used for sampling", DefaultValueFactory = _ => 0.999 };
+    private static readonly Option<string> Schedule = CommonOptions.Schedule();
+    private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
+    private static readonly Option<string> Preset = CommonOptions.Preset();
+    private static readonly Option<long> Seed = CommonOptions.Seed();
+    private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default: runs/<date>-<time>)" };
+    private static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run or checkpoint folder where it stopped" };
+    private static readonly Option<int> PreviewEvery = CommonOptions.Positive(new Option<int>("--preview-every") { Description = "Save a grid of EMA samples every N epochs and at the end (0 = never)", DefaultValueFactory = _ => 5 }, allowZero: true);
+    private static readonly Option<double> MaxMinutes = CommonOptions.Positive(new Option<double>("--max-minutes") { Description = "Stop cleanly with a checkpoint after this many minutes of training (0 = no limit)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<int> Threads = CommonOptions.Threads();
+
+    /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out];
+
+    public static Command Create()
+    {
+        var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, Threads })
+            command.Add(o);
+        EmaDecay.Validators.Add(r =>
+        {
+            var d = r.GetValueOrDefault<double>();
+            if (d is < 0 or >= 1) r.AddError($"--ema-decay must be in [0, 1), got {d}");
+        });
+        command.SetAction(Execute);
+        return command;
+    }
+
+    private static int Execute(ParseResult parse)
+    {
+        CommonOptions.ApplyThreads(parse.GetValue(Threads));
+        var output = parse.InvocationConfiguration.Output;
+        var resume = parse.GetValue(Resume);
+        Trainer trainer;
+        ImageDataset data;
+        if (resume is not null)
+        {
+            var clash = FixedByCheckpoint.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+            if (clash is not null) throw new UsageException($"{clash.Name} cannot be combined with --resume: the checkpoint fixes it");
+            var dir = Checkpoint.Resolve(resume);
+            var config = Checkpoint.ReadConfig(dir);
+            data = ImageDataset.Load(config.Data.Path, DatasetSplit.Train, config.Data.Subset);
+            trainer = Trainer.Resume(dir, data);
+            output.WriteLine($"Resuming {trainer.RunDir} at epoch {trainer.Progress.Epoch + 1}, step {trainer.Progress.StepInEpoch} (global step {trainer.Progress.GlobalStep})");
+        }
+        else
+        {
+            var dataDir = parse.GetValue(DataDir)!;
+            data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
+            var config = new RunConfig
+            {
+                Model = UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1),
+                Diffusion = new DiffusionConfig { Schedule = parse.GetValue(Schedule)!, Timesteps = parse.GetValue(Timesteps) },
+                Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
+                Training = new OptimConfig
+                {
+                    BatchSize = parse.GetValue(BatchSize),
+                    LearningRate = parse.GetValue(LearningRate),
+                    WarmupSteps = parse.GetValue(Warmup),
+                    EmaDecay = parse.GetValue(EmaDecay),
+                    Seed = parse.GetValue(Seed),
+                },
+            };
+            if (data.Height != data.Width) throw new DdpmException($"{dataDir}: images must be square, got {data.Height}x{data.Width}");
+            var runDir = parse.GetValue(Out) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
+            if (File.Exists(Path.Combine(runDir, Checkpoint.FolderName, Checkpoint.ConfigFile)))
+                throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
+            trainer = Trainer.Create(runDir, config, data);
+            output.WriteLine($"Training {config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
+                             $"{config.Diffusion.Schedule} schedule, T = {config.Diffusion.Timesteps}; run folder {runDir}");
+        }
+
+        using (data)
+        using (trainer)
+        using (var stop = new StopSignal())
+        {
+            var minutes = parse.GetValue(MaxMinutes);
+            var options = new TrainerOptions
+            {
+                Epochs = parse.GetValue(Epochs),
+                PreviewEvery = parse.GetValue(PreviewEvery),
+                TimeLimit = minutes > 0 ? TimeSpan.FromMinutes(minutes) : null,
+            };
+            var result = TrainingView.Run(trainer, options, stop.Token, output);
+            output.WriteLine(result.Outcome switch
+            {
+                TrainingOutcome.Interrupted => $"Interrupted: checkpoint saved to {result.CheckpointPath}; continue with: ddpm train --resume {trainer.RunDir} --epochs {options.Epochs}",
+                TrainingOutcome.TimeLimit => $"Time limit reached: checkpoint saved to {result.CheckpointPath}",
+                _ => $"Done: {result.Progress.Epoch} epoch(s), {result.Progress.GlobalStep} steps, last loss {result.Progress.LastLoss:F4}; checkpoint {result.CheckpointPath}",
+            });
+            return result.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
+        }
+    }
+
+    /// <summary>Turns Ctrl+C and SIGTERM into a cancellation the trainer honours after the current step.</summary>
+    private sealed class StopSignal : IDisposable
+    {
+        private readonly CancellationTokenSource _cts = new();
+        private readonly PosixSignalRegistration _sigint;
+        private readonly PosixSignalRegistration _sigterm;
+
+        public StopSignal()
+        {
+            _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
+        }
+
+        public CancellationToken Token => _cts.Token;
+
+        private void Handle(PosixSignalContext context)
+        {
+            if (_cts.IsCancellationRequested) return; // a second Ctrl+C kills the process as usual
+            context.Cancel = true;
+            _cts.Cancel();
+        }
+
+        public void Dispose()
+        {
+            _sigint.Dispose();
+            _sigterm.Dispose();
+            _cts.Dispose();
+        }
+    }
+}

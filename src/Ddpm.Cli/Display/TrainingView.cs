@@ -1,0 +1,76 @@
+using System.Globalization;
+using Ddpm.Training;
+using Spectre.Console;
+
+namespace Ddpm.Cli.Display;
+
+/// <summary>Live progress for <c>ddpm train</c>: a Spectre.Console bar on a terminal, plain lines otherwise (CI, logs).</summary>
+internal static class TrainingView
+{
+    public static TrainingResult Run(Trainer trainer, TrainerOptions options, CancellationToken stop, TextWriter output)
+    {
+        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        if (!live) return trainer.Run(options, new PlainObserver(output, trainer.StepsPerEpoch), stop);
+
+        TrainingResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                     new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                long total = (long)options.Epochs * trainer.StepsPerEpoch;
+                var task = ctx.AddTask("starting", maxValue: Math.Max(1, total));
+                task.Value = trainer.Progress.GlobalStep;
+                result = trainer.Run(options, new LiveObserver(ctx, task), stop);
+            });
+        return result!;
+    }
+
+    internal static string Describe(TrainingStatus s) => string.Create(CultureInfo.InvariantCulture,
+        $"epoch {s.Epoch + (s.StepInEpoch > 0 ? 1 : 0)}/{s.Epochs} step {s.StepInEpoch}/{s.StepsPerEpoch} loss {s.Loss:F4} {s.ImagesPerSecond:F0} img/s");
+
+    private sealed class LiveObserver(ProgressContext ctx, ProgressTask task) : ITrainingObserver
+    {
+        private ProgressTask? _preview;
+
+        public void OnStep(TrainingStatus s)
+        {
+            task.Description = Markup.Escape(Describe(s));
+            task.Value = s.GlobalStep;
+        }
+
+        public void OnCheckpoint(string path, TrainingStatus status) =>
+            AnsiConsole.MarkupLine($"[grey]checkpoint[/] {Markup.Escape(path)} [grey](epoch {status.Epoch}, step {status.GlobalStep}, {status.Elapsed:hh\\:mm\\:ss})[/]");
+
+        public void OnPreviewStarted(int steps) => _preview = ctx.AddTask("preview: sampling", maxValue: steps);
+
+        public void OnPreviewProgress(int step)
+        {
+            if (_preview is not null) _preview.Value = step;
+        }
+
+        public void OnPreview(string path)
+        {
+            _preview?.StopTask();
+            _preview = null;
+            AnsiConsole.MarkupLine($"[grey]preview[/] {Markup.Escape(path)}");
+        }
+    }
+
+    private sealed class PlainObserver(TextWriter output, int stepsPerEpoch) : ITrainingObserver
+    {
+        private readonly int _every = Math.Max(1, stepsPerEpoch / 4);
+
+        public void OnStep(TrainingStatus s)
+        {
+            if (s.StepInEpoch % _every == 0 || s.StepInEpoch == s.StepsPerEpoch) output.WriteLine(Describe(s));
+        }
+
+        public void OnCheckpoint(string path, TrainingStatus s) =>
+            output.WriteLine($"checkpoint {path} (epoch {s.Epoch}, step {s.GlobalStep}, {s.Elapsed:hh\\:mm\\:ss})");
+
+        public void OnPreview(string path) => output.WriteLine($"preview {path}");
+    }
+}
