@@ -22,9 +22,10 @@ public static class IdxFile
     {
         if (!File.Exists(path)) throw new DdpmException($"{path}: file not found");
         byte[] bytes;
-        try { bytes = Decompress(File.ReadAllBytes(path)); }
-        catch (InvalidDataException e) { throw new DdpmException($"{path}: corrupt gzip data ({e.Message})"); }
-        catch (IOException e) { throw new DdpmException($"{path}: cannot read ({e.Message})"); }
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DdpmException($"{path}: cannot read ({e.Message})"); }
+        try { bytes = Decompress(bytes); }
+        catch (Exception e) when (e is InvalidDataException or IOException) { throw new DdpmException($"{path}: corrupt gzip data ({e.Message})"); }
         return Parse(bytes, expectedRank, path);
     }
 

@@ -1,0 +1,200 @@
+using Ddpm.Data;
+using Ddpm.Imaging;
+using Ddpm.Model;
+using Ddpm.Training;
+using SixLabors.ImageSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Tests;
+
+public class TrainingTests
+{
+    public TrainingTests() => TestSupport.Init();
+
+    private static RunConfig TinyConfig(int timesteps = 100, int batch = 64, long seed = 1) => new()
+    {
+        Model = UNetConfig.FromPreset("tiny"),
+        Diffusion = new DiffusionConfig { Schedule = "linear", Timesteps = timesteps },
+        Data = new DataConfig { Path = TestSupport.MnistDir },
+        Training = new OptimConfig { BatchSize = batch, LearningRate = 2e-3, WarmupSteps = 10, Seed = seed },
+    };
+
+    private static ImageDataset Mnist(int n) => ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Train, n);
+
+    [Fact]
+    public void Smoke_training_lowers_the_loss_and_saves_a_checkpoint_that_samples_to_a_png()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(2048);
+        using (var trainer = Trainer.Create(run, TinyConfig(), data))
+        {
+            var result = trainer.Run(new TrainerOptions { Epochs = 3, PreviewEvery = 0 });
+            Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+            Assert.Equal(3 * 32, result.Progress.GlobalStep);
+        }
+
+        var losses = File.ReadLines(Path.Combine(run, LossLog.FileName)).Skip(1)
+            .Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(96, losses.Count);
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        double first = losses.Take(10).Average(), last = losses.TakeLast(10).Average();
+        Assert.True(last < 0.7 * first, $"loss did not go down: first 10 steps {first:F3}, last 10 {last:F3}");
+
+        var checkpoint = Checkpoint.Resolve(run);
+        foreach (var f in new[] { Checkpoint.ConfigFile, Checkpoint.ProgressFile, Checkpoint.ModelFile, Checkpoint.EmaFile, Checkpoint.OptimizerFile, Checkpoint.RngFile })
+            Assert.True(File.Exists(Path.Combine(checkpoint, f)), f);
+        Assert.Equal(TinyConfig() with { }, Checkpoint.ReadConfig(checkpoint) with { Model = TinyConfig().Model }, new ConfigComparer());
+
+        using var model = Checkpoint.LoadModel(checkpoint);
+        var sampler = Sampling.Samplers.ForConfig(Checkpoint.ReadConfig(checkpoint).Diffusion);
+        using var scope = NewDisposeScope();
+        using var g = new Generator(0);
+        var images = sampler.Sample(model, [6, 1, 28, 28], g);
+        var png = Path.Combine(run, "grid.png");
+        ImageGrid.Save(images, png, columns: 3, padding: 2, scale: 2);
+        var info = Image.Identify(png);
+        Assert.Equal((3 * 30 + 2) * 2, info.Width);
+        Assert.Equal((2 * 30 + 2) * 2, info.Height);
+    }
+
+    private sealed class ConfigComparer : IEqualityComparer<RunConfig>
+    {
+        public bool Equals(RunConfig? a, RunConfig? b) => a!.Diffusion == b!.Diffusion && a.Training == b.Training;
+        public int GetHashCode(RunConfig c) => 0;
+    }
+
+    /// <summary>Stops the run after a given global step, as Ctrl+C would.</summary>
+    private sealed class StopAt(long step, CancellationTokenSource cts) : ITrainingObserver
+    {
+        public void OnStep(TrainingStatus status)
+        {
+            if (status.GlobalStep == step) cts.Cancel();
+        }
+    }
+
+    [Fact]
+    public void Interrupted_and_resumed_training_ends_with_the_same_weights_as_an_uninterrupted_run()
+    {
+        using var data = Mnist(640); // 10 steps per epoch at batch 64
+        var straight = TestSupport.TempDir();
+        using (var trainer = Trainer.Create(straight, TinyConfig(), data))
+            trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0 });
+
+        var interrupted = TestSupport.TempDir();
+        using (var trainer = Trainer.Create(interrupted, TinyConfig(), data))
+        {
+            using var cts = new CancellationTokenSource();
+            var result = trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0 }, new StopAt(13, cts), cts.Token);
+            Assert.Equal(TrainingOutcome.Interrupted, result.Outcome);
+            Assert.Equal(new TrainingProgress { Epoch = 1, StepInEpoch = 3, GlobalStep = 13 },
+                result.Progress with { ElapsedSeconds = 0, LastLoss = double.NaN });
+        }
+        using (var resumed = Trainer.Resume(interrupted, data))
+        {
+            Assert.Equal(13, resumed.Progress.GlobalStep);
+            var result = resumed.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0 });
+            Assert.Equal(20, result.Progress.GlobalStep);
+        }
+
+        using var a = Checkpoint.LoadModel(Checkpoint.Resolve(straight), ema: false);
+        using var b = Checkpoint.LoadModel(Checkpoint.Resolve(interrupted), ema: false);
+        using var ea = Checkpoint.LoadModel(Checkpoint.Resolve(straight));
+        using var eb = Checkpoint.LoadModel(Checkpoint.Resolve(interrupted));
+        foreach (var ((name, p), (_, q)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(p.eq(q).all().item<bool>(), $"model {name} differs after resume");
+        foreach (var ((name, p), (_, q)) in ea.named_parameters().Zip(eb.named_parameters()))
+            Assert.True(p.eq(q).all().item<bool>(), $"EMA {name} differs after resume");
+        // The loss log holds each step once.
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i),
+            File.ReadLines(Path.Combine(interrupted, LossLog.FileName)).Skip(1).Select(l => long.Parse(l.Split(',')[0])));
+    }
+
+    [Fact]
+    public void Same_seed_trains_to_identical_weights()
+    {
+        using var data = Mnist(256);
+        UNet Train()
+        {
+            var run = TestSupport.TempDir();
+            using (var trainer = Trainer.Create(run, TinyConfig(), data))
+                trainer.Run(new TrainerOptions { Epochs = 1, PreviewEvery = 0 });
+            return Checkpoint.LoadModel(Checkpoint.Resolve(run));
+        }
+        using var a = Train();
+        using var b = Train();
+        Assert.All(a.parameters().Zip(b.parameters()), pq => Assert.True(pq.First.eq(pq.Second).all().item<bool>()));
+    }
+
+    [Fact]
+    public void Memory_stays_flat_over_hundreds_of_steps()
+    {
+        using var data = Mnist(64);
+        using var trainer = Trainer.Create(TestSupport.TempDir(), TinyConfig(batch: 8), data);
+        var stats = TorchSharp.DisposeScopeManager.Statistics;
+        var batch = data.Images.narrow(0, 0, 8);
+        long liveAt50 = 0;
+        for (int step = 1; step <= 300; step++)
+        {
+            Assert.True(float.IsFinite(trainer.TrainStep(batch)));
+            if (step == 50) liveAt50 = stats.ThreadTotalLiveCount;
+        }
+        Assert.Equal(liveAt50, stats.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Nan_loss_stops_training_and_keeps_the_last_good_checkpoint()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(128);
+        using var trainer = Trainer.Create(run, TinyConfig(), data);
+        trainer.Run(new TrainerOptions { Epochs = 1, PreviewEvery = 0 });
+        var progressBefore = File.ReadAllText(Path.Combine(run, Checkpoint.FolderName, Checkpoint.ProgressFile));
+
+        data.Images.fill_(float.NaN);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0 }));
+        Assert.Contains("loss became NaN at step 3 (epoch 2)", e.Message);
+        Assert.Contains("last good checkpoint is kept", e.Message);
+        Assert.Equal(progressBefore, File.ReadAllText(Path.Combine(run, Checkpoint.FolderName, Checkpoint.ProgressFile)));
+    }
+
+    [Fact]
+    public void A_crash_between_renames_falls_back_to_the_previous_checkpoint()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(64);
+        using (var trainer = Trainer.Create(run, TinyConfig(), data))
+            trainer.Run(new TrainerOptions { Epochs = 1, PreviewEvery = 0 });
+        Directory.Move(Path.Combine(run, "checkpoint"), Path.Combine(run, "checkpoint.old"));
+        Directory.CreateDirectory(Path.Combine(run, ".checkpoint.tmp-1")); // half-written, never renamed
+        Assert.EndsWith("checkpoint.old", Checkpoint.Resolve(run));
+        using var resumed = Trainer.Resume(run, data);
+        Assert.Equal(1, resumed.Progress.Epoch);
+    }
+
+    [Fact]
+    public void Weights_from_another_architecture_are_rejected()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(64);
+        using (var trainer = Trainer.Create(run, TinyConfig(), data))
+            trainer.Run(new TrainerOptions { Epochs = 1, PreviewEvery = 0 });
+        using var small = new UNet(UNetConfig.FromPreset("small"));
+        var e = Assert.Throws<DdpmException>(() => Checkpoint.LoadWeights(small, Path.Combine(run, "checkpoint", Checkpoint.EmaFile)));
+        Assert.Contains("weights do not match the model in its config", e.Message);
+
+        File.WriteAllText(Path.Combine(run, "checkpoint", Checkpoint.ConfigFile), "{\"format\": \"something-else\"}");
+        Assert.Contains("not a ddpm checkpoint config", Assert.Throws<DdpmException>(() => Checkpoint.LoadModel(Path.Combine(run, "checkpoint"))).Message);
+        Assert.Contains("checkpoint not found", Assert.Throws<DdpmException>(() => Checkpoint.Resolve("/nonexistent/run")).Message);
+    }
+
+    [Fact]
+    public void Preview_is_written_from_the_ema_weights()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(64);
+        using var trainer = Trainer.Create(run, TinyConfig(timesteps: 10), data);
+        trainer.Run(new TrainerOptions { Epochs = 1, PreviewEvery = 1, PreviewCount = 4 });
+        var info = Image.Identify(Path.Combine(run, Trainer.PreviewFolder, "epoch-0001.png"));
+        Assert.Equal((2 * 30 + 2) * 2, info.Width);
+    }
+}
