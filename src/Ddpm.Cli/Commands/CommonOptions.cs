@@ -49,24 +49,25 @@ internal static class CommonOptions
         return option;
     }
 
-    public static Option<T> Positive<T>(Option<T> option, bool allowZero = false) where T : IComparable<T>
-    {
-        option.Validators.Add(r =>
+    public static Option<T> Positive<T>(Option<T> option, bool allowZero = false) where T : IComparable<T> =>
+        Check(option, value =>
         {
-            var value = r.GetValueOrDefault<T>();
             int sign = value.CompareTo(default!);
-            if (sign < 0 || (sign == 0 && !allowZero))
-                r.AddError($"{option.Name} must be {(allowZero ? ">= 0" : "> 0")}, got {value}");
+            return sign < 0 || (sign == 0 && !allowZero) ? $"{option.Name} must be {(allowZero ? ">= 0" : "> 0")}, got {value}" : null;
         });
-        return option;
-    }
 
-    public static Option<int> Range(Option<int> option, int min, int max)
+    public static Option<int> Range(Option<int> option, int min, int max) =>
+        Check(option, value => value < min || value > max ? $"{option.Name} must be in {min}..{max}, got {value}" : null);
+
+    /// <summary>Adds a validator that returns an error message or null. Values that did not parse are left to the parser's own error.</summary>
+    public static Option<T> Check<T>(Option<T> option, Func<T, string?> problem)
     {
         option.Validators.Add(r =>
         {
-            var value = r.GetValueOrDefault<int>();
-            if (value < min || value > max) r.AddError($"{option.Name} must be in {min}..{max}, got {value}");
+            T value;
+            try { value = r.GetValueOrDefault<T>(); }
+            catch (InvalidOperationException) { return; }
+            if (problem(value) is { } message) r.AddError(message);
         });
         return option;
     }

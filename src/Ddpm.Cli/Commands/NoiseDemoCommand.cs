@@ -10,7 +10,9 @@ namespace Ddpm.Cli.Commands;
 /// <summary><c>ddpm noise-demo</c>: the forward process q(x_t|x_0) on a few digits, as a PNG.</summary>
 internal static class NoiseDemoCommand
 {
-    private static readonly Option<string> Steps = new("--t") { Description = "Comma-separated steps t to show (0 = clean image)", DefaultValueFactory = _ => "0,20,50,100,300" };
+    private static readonly Option<string> Steps = CommonOptions.Check(
+        new Option<string>("--t") { Description = "Comma-separated steps t to show (0 = clean image)", DefaultValueFactory = _ => "0,20,50,100,300" },
+        text => TryParseSteps(text, out _) ? null : $"--t must be a comma-separated list of integers, got '{text}'");
     private static readonly Option<string> Schedule = CommonOptions.Schedule(allowAll: true);
     private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
     private static readonly Option<string> DataDir = CommonOptions.Data();
@@ -24,11 +26,6 @@ internal static class NoiseDemoCommand
         var command = new Command("noise-demo", "Show the forward process: rows are digits, columns are x_t at the given t; --schedule all stacks one block per schedule");
         foreach (var o in new Option[] { Steps, Schedule, Timesteps, DataDir, Rows, Out, Seed, Scale })
             command.Add(o);
-        Steps.Validators.Add(r =>
-        {
-            if (!TryParseSteps(r.GetValueOrDefault<string>(), out _))
-                r.AddError($"--t must be a comma-separated list of integers, got '{r.GetValueOrDefault<string>()}'");
-        });
         command.SetAction(Execute);
         return command;
     }

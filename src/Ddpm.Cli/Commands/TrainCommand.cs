@@ -17,7 +17,8 @@ internal static class TrainCommand
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per optimizer step", DefaultValueFactory = _ => 128 });
     private static readonly Option<double> LearningRate = CommonOptions.Positive(new Option<double>("--lr") { Description = "AdamW learning rate (after warm-up)", DefaultValueFactory = _ => 1e-3 });
     private static readonly Option<int> Warmup = CommonOptions.Positive(new Option<int>("--warmup") { Description = "Linear learning-rate warm-up steps", DefaultValueFactory = _ => 200 }, allowZero: true);
-    private static readonly Option<double> EmaDecay = new("--ema-decay") { Description = "Decay of the EMA weights used for sampling", DefaultValueFactory = _ => 0.999 };
+    private static readonly Option<double> EmaDecay = CommonOptions.Check(new Option<double>("--ema-decay") { Description = "Decay of the EMA weights used for sampling", DefaultValueFactory = _ => 0.999 },
+        d => d is < 0 or >= 1 ? $"--ema-decay must be in [0, 1), got {d}" : null);
     private static readonly Option<string> Schedule = CommonOptions.Schedule();
     private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
     private static readonly Option<string> Preset = CommonOptions.Preset();
@@ -36,11 +37,6 @@ internal static class TrainCommand
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
         foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, Threads })
             command.Add(o);
-        EmaDecay.Validators.Add(r =>
-        {
-            var d = r.GetValueOrDefault<double>();
-            if (d is < 0 or >= 1) r.AddError($"--ema-decay must be in [0, 1), got {d}");
-        });
         command.SetAction(Execute);
         return command;
     }

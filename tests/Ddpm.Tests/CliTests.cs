@@ -1,0 +1,106 @@
+using Ddpm.Cli;
+using SixLabors.ImageSharp;
+
+namespace Ddpm.Tests;
+
+public class CliTests
+{
+    public CliTests() => TestSupport.Init();
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = DdpmCli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static void AssertOneLineError(string err, string fragment)
+    {
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("ddpm: ", lines[0]);
+        Assert.Contains(fragment, lines[0]);
+        Assert.DoesNotContain("   at ", err); // never a stack trace
+    }
+
+    [Theory]
+    [InlineData("sample --n 0", "--n must be > 0, got 0")]
+    [InlineData("sample --n -3", "--n must be > 0, got -3")]
+    [InlineData("sample --n many", "many")]
+    [InlineData("sample --sigma wide", "'wide' not recognized")]
+    [InlineData("train --schedule quadratic", "'quadratic' not recognized")]
+    [InlineData("train --model huge", "'huge' not recognized")]
+    [InlineData("train --epochs 0", "--epochs must be > 0")]
+    [InlineData("train --lr -1", "--lr must be > 0")]
+    [InlineData("train --ema-decay 1", "--ema-decay must be in [0, 1)")]
+    [InlineData("train --timesteps 1", "--timesteps must be in 2..100000")]
+    [InlineData("train --resume runs/x --model tiny", "--model cannot be combined with --resume")]
+    [InlineData("noise-demo --t 0,x", "--t must be a comma-separated list of integers")]
+    [InlineData("noise-demo --t 0,1001", "--t value 1001 is outside 0..1000")]
+    [InlineData("noise-demo --t 5 --timesteps 4", "--t value 5 is outside 0..4")]
+    [InlineData("noise-demo --t -1", "--t value -1 is outside 0..1000")]
+    [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
+    [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
+    public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)
+    {
+        var (code, _, err) = Run(args.Split(' '));
+        Assert.Equal(ExitCodes.Usage, code);
+        AssertOneLineError(err, fragment);
+    }
+
+    [Fact]
+    public void Bad_inputs_at_run_time_exit_1_with_one_line()
+    {
+        var dir = TestSupport.TempDir();
+        var cases = new (string[] Args, string Fragment)[]
+        {
+            (["train", "--data", Path.Combine(dir, "nothing")], "data folder not found"),
+            (["noise-demo", "--data", dir], "train-images-idx3-ubyte[.gz]: file not found"),
+            (["sample", "--checkpoint", Path.Combine(dir, "nope")], "checkpoint not found"),
+            (["sample", "--checkpoint", dir], "not a ddpm checkpoint or run folder"),
+            (["noise-demo", "--data", TestSupport.MnistDir, "--out", "/proc/x/demo.png"], "cannot write"),
+        };
+        foreach (var (args, fragment) in cases)
+        {
+            var (code, _, err) = Run(args);
+            Assert.True(code == ExitCodes.Failure, $"{string.Join(' ', args)} exited {code}: {err}");
+            AssertOneLineError(err, fragment);
+        }
+        File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte"), [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 9]);
+        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 1, 3]);
+        var corrupt = Run("train", "--data", dir);
+        Assert.Equal(ExitCodes.Failure, corrupt.Code);
+        AssertOneLineError(corrupt.Err, "declares 1x2x2 = 4 bytes of data but the file holds 1");
+    }
+
+    [Fact]
+    public void Train_sample_and_noise_demo_end_to_end_on_a_tiny_subset()
+    {
+        var dir = TestSupport.TempDir();
+        var run = Path.Combine(dir, "run");
+        var train = Run("train", "--data", TestSupport.MnistDir, "--subset", "256", "--epochs", "1", "--model", "tiny",
+            "--timesteps", "20", "--batch-size", "64", "--out", run, "--preview-every", "1");
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("Done: 1 epoch(s), 4 steps", train.Out);
+        Assert.True(File.Exists(Path.Combine(run, "previews", "epoch-0001.png")));
+
+        var again = Run("train", "--data", TestSupport.MnistDir, "--subset", "256", "--out", run);
+        Assert.Equal(ExitCodes.Failure, again.Code);
+        AssertOneLineError(again.Err, "already holds a run: continue it with --resume");
+
+        var grid = Path.Combine(dir, "grid.png");
+        var npz = Path.Combine(dir, "s.npz");
+        var sample = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", grid, "--npz", npz, "--sigma", "beta-tilde");
+        Assert.True(sample.Code == 0, sample.Err);
+        var info = Image.Identify(grid);
+        Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
+        Assert.True(new FileInfo(npz).Length > 10 * 784);
+
+        var demo = Path.Combine(dir, "demo.png");
+        var noise = Run("noise-demo", "--data", TestSupport.MnistDir, "--schedule", "all", "--t", "0,20,50,100,300", "--rows", "3", "--scale", "1", "--out", demo);
+        Assert.True(noise.Code == 0, noise.Err);
+        info = Image.Identify(demo);
+        Assert.Equal((5 * 30 + 2, 5 * 3 * 30 + 2), (info.Width, info.Height));
+    }
+}
