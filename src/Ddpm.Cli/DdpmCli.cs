@@ -12,6 +12,7 @@ public static class DdpmCli
         root.Add(TrainCommand.Create());
         root.Add(SampleCommand.Create());
         root.Add(NoiseDemoCommand.Create());
+        root.Add(EvalCommand.Create());
         return root;
     }
 

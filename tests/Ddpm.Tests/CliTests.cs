@@ -40,6 +40,9 @@ public class CliTests
     [InlineData("noise-demo --t 0,1001", "--t value 1001 is outside 0..1000")]
     [InlineData("noise-demo --t 5 --timesteps 4", "--t value 5 is outside 0..4")]
     [InlineData("noise-demo --t -1", "--t value -1 is outside 0..1000")]
+    [InlineData("eval", "give exactly one of --checkpoint and --samples")]
+    [InlineData("eval --checkpoint a --samples b", "give exactly one of --checkpoint and --samples")]
+    [InlineData("eval --n 2 --samples x.npz", "--n must be in 5..100000")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
     [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
     public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)
@@ -60,6 +63,9 @@ public class CliTests
             (["sample", "--checkpoint", Path.Combine(dir, "nope")], "checkpoint not found"),
             (["sample", "--checkpoint", dir], "not a ddpm checkpoint or run folder"),
             (["noise-demo", "--data", TestSupport.MnistDir, "--out", "/proc/x/demo.png"], "cannot write"),
+            (["eval", "--samples", Path.Combine(dir, "missing.npz"), "--data", TestSupport.MnistDir, "--classifier", Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin")], "missing.npz: file not found"),
+            (["eval", "--checkpoint", Path.Combine(dir, "nope"), "--data", TestSupport.MnistDir, "--classifier", Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin")], "checkpoint not found"),
+            (["eval", "--samples", "x.npz", "--classifier", Path.Combine(dir, "none.bin")], "classifier weights not found"),
         };
         foreach (var (args, fragment) in cases)
         {
@@ -96,6 +102,16 @@ public class CliTests
         var info = Image.Identify(grid);
         Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
         Assert.True(new FileInfo(npz).Length > 10 * 784);
+
+        var classifier = Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin");
+        var json = Path.Combine(dir, "eval.json");
+        // Sampling from the checkpoint again with the same seed: the same images as the npz written above.
+        var fromCheckpoint = Run("eval", "--checkpoint", run, "--n", "10", "--sigma", "beta-tilde", "--data", TestSupport.MnistDir, "--classifier", classifier, "--json", json);
+        Assert.True(fromCheckpoint.Code == 0, fromCheckpoint.Err);
+        Assert.Contains("FCD", fromCheckpoint.Out);
+        Assert.Contains("real MNIST train (N = 10)", fromCheckpoint.Out);
+        Assert.Contains("run (seed 0)", fromCheckpoint.Out);
+        Assert.Contains("\"fcd\"", File.ReadAllText(json));
 
         var demo = Path.Combine(dir, "demo.png");
         var noise = Run("noise-demo", "--data", TestSupport.MnistDir, "--schedule", "all", "--t", "0,20,50,100,300", "--rows", "3", "--scale", "1", "--out", demo);

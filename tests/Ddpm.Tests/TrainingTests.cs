@@ -188,6 +188,36 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Eval_every_epoch_logs_metrics_and_the_plot_shows_them()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(128);
+        using var test = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Test, 200);
+        using var classifier = Evaluation.MnistClassifier.Load(Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin"));
+        using var evaluator = new Evaluation.SampleEvaluator(classifier, test);
+        using var trainer = Trainer.Create(run, TinyConfig(timesteps: 5), data);
+        trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0, EvalEvery = 1, Evaluation = new Evaluation.TrainingEvaluation(evaluator, 10) });
+
+        var rows = File.ReadAllLines(Path.Combine(run, Evaluation.TrainingEvaluation.FileName));
+        Assert.Equal(Evaluation.TrainingEvaluation.Header, rows[0]);
+        Assert.Equal(3, rows.Length);
+        Assert.StartsWith("1,2,", rows[1]);  // epoch 1 ends at step 2
+        Assert.StartsWith("2,4,", rows[2]);
+        Assert.All(Evaluation.TrainingEvaluation.Read(run), p => Assert.True(p.Fcd > 0 && double.IsFinite(p.Fcd)));
+        var plot = Image.Identify(Path.Combine(run, Trainer.PlotFile));
+        Assert.Equal((900, 600), (plot.Width, plot.Height)); // loss panel + FCD panel
+    }
+
+    [Fact]
+    public void Plot_without_evaluations_has_only_the_loss_panel()
+    {
+        var path = Path.Combine(TestSupport.TempDir(), "p.png");
+        TrainingPlot.Save(path, [(1, 1.0), (2, 0.5), (3, 0.25)], []);
+        var info = Image.Identify(path);
+        Assert.Equal((900, 300), (info.Width, info.Height));
+    }
+
+    [Fact]
     public void Preview_is_written_from_the_ema_weights()
     {
         var run = TestSupport.TempDir();

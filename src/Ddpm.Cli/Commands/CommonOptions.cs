@@ -49,6 +49,15 @@ internal static class CommonOptions
         return option;
     }
 
+    public static Option<string> Sigma()
+    {
+        var option = new Option<string>("--sigma") { Description = "Reverse-process variance: beta (σ² = β_t) or beta-tilde (σ² = β̃_t)", DefaultValueFactory = _ => "beta" };
+        option.AcceptOnlyFromAmong("beta", "beta-tilde");
+        return option;
+    }
+
+    public static Sampling.SigmaKind ParseSigma(string value) => value == "beta-tilde" ? Sampling.SigmaKind.BetaTilde : Sampling.SigmaKind.Beta;
+
     public static Option<T> Positive<T>(Option<T> option, bool allowZero = false) where T : IComparable<T> =>
         Check(option, value =>
         {

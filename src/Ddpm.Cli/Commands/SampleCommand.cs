@@ -2,7 +2,7 @@ using System.CommandLine;
 using Ddpm.Imaging;
 using Ddpm.Sampling;
 using Ddpm.Training;
-using Spectre.Console;
+using Ddpm.Cli.Display;
 using static TorchSharp.torch;
 
 namespace Ddpm.Cli.Commands;
@@ -14,7 +14,7 @@ internal static class SampleCommand
     private static readonly Option<string> Out = new("--out") { Description = "PNG grid to write", DefaultValueFactory = _ => "grid.png" };
     private static readonly Option<string?> CheckpointPath = new("--checkpoint") { Description = "Run or checkpoint folder (default: the newest under runs/)" };
     private static readonly Option<long> Seed = CommonOptions.Seed();
-    private static readonly Option<string> Sigma = new("--sigma") { Description = "Reverse-process variance: beta (σ² = β_t) or beta-tilde (σ² = β̃_t)", DefaultValueFactory = _ => "beta" };
+    private static readonly Option<string> Sigma = CommonOptions.Sigma();
     private static readonly Option<string?> Npz = new("--npz") { Description = "Also save the samples as a NumPy archive (uint8 arr_0, N×H×W×1)" };
     private static readonly Option<int> Columns = CommonOptions.Positive(new Option<int>("--columns") { Description = "Tiles per grid row (0 = square)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 2 });
@@ -23,7 +23,6 @@ internal static class SampleCommand
 
     public static Command Create()
     {
-        Sigma.AcceptOnlyFromAmong("beta", "beta-tilde");
         var command = new Command("sample", "Generate images with the reverse process (Algorithm 2) from a checkpoint");
         foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Sigma, Npz, Columns, Scale, BatchSize, Threads })
             command.Add(o);
@@ -40,8 +39,7 @@ internal static class SampleCommand
         if (parse.GetValue(Npz) is { } npzPath) OutputPath.EnsureWritable(npzPath);
         var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
         var config = Checkpoint.ReadConfig(dir);
-        var sigma = parse.GetValue(Sigma) == "beta-tilde" ? SigmaKind.BetaTilde : SigmaKind.Beta;
-        var sampler = Samplers.ForConfig(config.Diffusion, sigma);
+        var sampler = Samplers.ForConfig(config.Diffusion, CommonOptions.ParseSigma(parse.GetValue(Sigma)!));
         using var model = Checkpoint.LoadModel(dir);
         int n = parse.GetValue(Count), batch = parse.GetValue(BatchSize);
         output.WriteLine($"Sampling {n} images from {dir} ({config.Model.Preset}, {config.Diffusion.Schedule}, T = {config.Diffusion.Timesteps}, σ² = {parse.GetValue(Sigma)})");
@@ -49,25 +47,7 @@ internal static class SampleCommand
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)parse.GetValue(Seed));
         var started = DateTime.UtcNow;
-        var chunks = new List<Tensor>();
-        long[] Shape(int count) => [count, config.Model.ImageChannels, config.Model.ImageSize, config.Model.ImageSize];
-        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        if (live)
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    for (int done = 0; done < n; done += batch)
-                    {
-                        int count = Math.Min(batch, n - done);
-                        var task = ctx.AddTask($"images {done + 1}-{done + count}", maxValue: sampler.Steps);
-                        chunks.Add(sampler.Sample(model, Shape(count), generator, new Progress(v => task.Value = v)));
-                    }
-                });
-        else
-            for (int done = 0; done < n; done += batch)
-                chunks.Add(sampler.Sample(model, Shape(Math.Min(batch, n - done)), generator));
-
-        var images = cat(chunks, 0);
+        var images = SamplingView.Generate(model, sampler, config, n, batch, generator, output);
         ImageGrid.Save(images, outPath, parse.GetValue(Columns), scale: parse.GetValue(Scale));
         output.WriteLine($"Wrote {outPath} ({(DateTime.UtcNow - started).TotalSeconds:F1} s)");
         if (parse.GetValue(Npz) is { } npz)
@@ -76,10 +56,5 @@ internal static class SampleCommand
             output.WriteLine($"Wrote {npz} (arr_0: {n}x{config.Model.ImageSize}x{config.Model.ImageSize}x{config.Model.ImageChannels} uint8)");
         }
         return ExitCodes.Success;
-    }
-
-    private sealed class Progress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Ddpm.Cli.Display;
 using Ddpm.Data;
+using Ddpm.Evaluation;
 using Ddpm.Model;
 using Ddpm.Training;
 
@@ -27,6 +28,9 @@ internal static class TrainCommand
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run or checkpoint folder where it stopped" };
     private static readonly Option<int> PreviewEvery = CommonOptions.Positive(new Option<int>("--preview-every") { Description = "Save a grid of EMA samples every N epochs and at the end (0 = never)", DefaultValueFactory = _ => 5 }, allowZero: true);
     private static readonly Option<double> MaxMinutes = CommonOptions.Positive(new Option<double>("--max-minutes") { Description = "Stop cleanly with a checkpoint after this many minutes of training (0 = no limit)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<int> EvalEvery = CommonOptions.Positive(new Option<int>("--eval-every") { Description = "Score the EMA weights (FCD, precision, recall, ...) every K epochs into eval.csv and training.png (0 = off: it samples --eval-n images)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
+    private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
     private static readonly Option<int> Threads = CommonOptions.Threads();
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
@@ -35,7 +39,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, Threads })
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -85,6 +89,10 @@ internal static class TrainCommand
                              $"{config.Diffusion.Schedule} schedule, T = {config.Diffusion.Timesteps}; run folder {runDir}");
         }
 
+        int evalEvery = parse.GetValue(EvalEvery);
+        using var classifier = evalEvery > 0 ? MnistClassifier.Load(parse.GetValue(Classifier)!) : null;
+        using var testSet = evalEvery > 0 ? ImageDataset.Load(trainer.Config.Data.Path, DatasetSplit.Test) : null;
+        using var evaluator = classifier is not null ? new SampleEvaluator(classifier, testSet!) : null;
         using (data)
         using (trainer)
         using (var stop = new StopSignal())
@@ -95,6 +103,8 @@ internal static class TrainCommand
                 Epochs = parse.GetValue(Epochs),
                 PreviewEvery = parse.GetValue(PreviewEvery),
                 TimeLimit = minutes > 0 ? TimeSpan.FromMinutes(minutes) : null,
+                EvalEvery = evalEvery,
+                Evaluation = evaluator is null ? null : new TrainingEvaluation(evaluator, parse.GetValue(EvalN)),
             };
             var result = TrainingView.Run(trainer, options, stop.Token, output);
             output.WriteLine(result.Outcome switch

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ddpm.Evaluation;
 using Ddpm.Training;
 using Spectre.Console;
 
@@ -9,8 +10,7 @@ internal static class TrainingView
 {
     public static TrainingResult Run(Trainer trainer, TrainerOptions options, CancellationToken stop, TextWriter output)
     {
-        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        if (!live) return trainer.Run(options, new PlainObserver(output, trainer.StepsPerEpoch), stop);
+        if (!IsLive(output)) return trainer.Run(options, new PlainObserver(output, trainer.StepsPerEpoch), stop);
 
         TrainingResult? result = null;
         AnsiConsole.Progress()
@@ -27,6 +27,10 @@ internal static class TrainingView
             });
         return result!;
     }
+
+    /// <summary>Live progress only on the real console of an interactive terminal.</summary>
+    internal static bool IsLive(TextWriter output) =>
+        ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
     internal static string Describe(TrainingStatus s) => string.Create(CultureInfo.InvariantCulture,
         $"epoch {s.Epoch + (s.StepInEpoch > 0 ? 1 : 0)}/{s.Epochs} step {s.StepInEpoch}/{s.StepsPerEpoch} loss {s.Loss:F4} {s.ImagesPerSecond:F0} img/s");
@@ -57,7 +61,24 @@ internal static class TrainingView
             _preview = null;
             AnsiConsole.MarkupLine($"[grey]preview[/] {Markup.Escape(path)}");
         }
+
+        public void OnEvaluationStarted(int steps) => _preview = ctx.AddTask("evaluation: sampling", maxValue: steps);
+
+        public void OnEvaluationProgress(int step)
+        {
+            if (_preview is not null) _preview.Value = step;
+        }
+
+        public void OnEvaluation(QualityReport r)
+        {
+            _preview?.StopTask();
+            _preview = null;
+            AnsiConsole.MarkupLine($"[grey]eval[/] {Markup.Escape(Summary(r))}");
+        }
     }
+
+    internal static string Summary(QualityReport r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Name}: FCD {r.Fcd:F3} (N = {r.N}), precision {r.Precision:F3}, recall {r.Recall:F3}, p>0.9 {r.ConfidentFraction:F3}, class entropy {r.ClassEntropy:F3}");
 
     private sealed class PlainObserver(TextWriter output, int stepsPerEpoch) : ITrainingObserver
     {
@@ -72,5 +93,7 @@ internal static class TrainingView
             output.WriteLine($"checkpoint {path} (epoch {s.Epoch}, step {s.GlobalStep}, {s.Elapsed:hh\\:mm\\:ss})");
 
         public void OnPreview(string path) => output.WriteLine($"preview {path}");
+
+        public void OnEvaluation(QualityReport r) => output.WriteLine($"eval {Summary(r)}");
     }
 }

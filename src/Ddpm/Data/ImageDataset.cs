@@ -52,6 +52,10 @@ public sealed class ImageDataset : IDisposable
         return new ImageDataset(x.DetachFromDisposeScope(), y.DetachFromDisposeScope(), source);
     }
 
+    /// <summary>Wraps existing tensors (copies them, so the dataset owns its own).</summary>
+    public static ImageDataset FromTensors(Tensor images, Tensor labels, string source) =>
+        new(images.clone().DetachFromDisposeScope(), labels.clone().DetachFromDisposeScope(), source);
+
     private static string Find(string directory, string stem)
     {
         foreach (var name in new[] { stem + ".gz", stem })

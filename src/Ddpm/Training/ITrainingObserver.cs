@@ -13,6 +13,10 @@ public interface ITrainingObserver
     void OnPreviewStarted(int steps) { }
     void OnPreviewProgress(int step) { }
     void OnPreview(string path) { }
+    /// <param name="steps">Model evaluations in all (images × denoising steps / batch).</param>
+    void OnEvaluationStarted(int steps) { }
+    void OnEvaluationProgress(int step) { }
+    void OnEvaluation(Evaluation.QualityReport report) { }
 }
 
 /// <summary>How <see cref="Trainer.Run"/> ended.</summary>

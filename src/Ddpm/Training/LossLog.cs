@@ -30,5 +30,15 @@ public sealed class LossLog : IDisposable
 
     public void Flush() => _writer.Flush();
 
+    /// <summary>(step, loss) rows of a run's loss.csv.</summary>
+    public static List<(long Step, double Loss)> Read(string runDir)
+    {
+        var path = Path.Combine(runDir, FileName);
+        if (!File.Exists(path)) return [];
+        return File.ReadLines(path).Skip(1).Select(l => l.Split(','))
+            .Where(f => f.Length >= 3)
+            .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[2], CultureInfo.InvariantCulture))).ToList();
+    }
+
     public void Dispose() => _writer.Dispose();
 }

@@ -19,6 +19,9 @@ public sealed record TrainerOptions
     public int PreviewCount { get; init; } = 16;
     /// <summary>Stop cleanly, with a checkpoint, after this much training time in this session.</summary>
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Score the EMA weights every N epochs (0 = never; needs <see cref="Evaluation"/>).</summary>
+    public int EvalEvery { get; init; }
+    public Evaluation.TrainingEvaluation? Evaluation { get; init; }
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ public sealed record TrainerOptions
 public sealed class Trainer : IDisposable
 {
     public const string PreviewFolder = "previews";
+    public const string PlotFile = "training.png";
 
     public string RunDir { get; }
     public RunConfig Config { get; }
@@ -182,6 +186,21 @@ public sealed class Trainer : IDisposable
                 }
             }
             var endOfEpoch = Stop(TrainingOutcome.Completed, epoch + 1, 0);
+            if (options.Evaluation is { } evaluation && options.EvalEvery > 0 && ((epoch + 1) % options.EvalEvery == 0 || epoch + 1 == options.Epochs))
+            {
+                try
+                {
+                    var sampler = Samplers.ForConfig(Config.Diffusion);
+                    observer.OnEvaluationStarted(evaluation.ProgressSteps(sampler));
+                    int done = 0;
+                    var report = evaluation.Evaluate(Ema.Model, sampler, [Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize],
+                        $"epoch {epoch + 1}", new SyncProgress(_ => observer.OnEvaluationProgress(++done)), cancellation);
+                    Evaluation.TrainingEvaluation.Append(RunDir, epoch + 1, Progress.GlobalStep, elapsedBefore + clock.Elapsed.TotalSeconds, report);
+                    observer.OnEvaluation(report);
+                }
+                catch (OperationCanceledException) { return endOfEpoch with { Outcome = TrainingOutcome.Interrupted }; }
+            }
+            WritePlot();
             if (options.PreviewEvery > 0 && ((epoch + 1) % options.PreviewEvery == 0 || epoch + 1 == options.Epochs))
             {
                 try { observer.OnPreview(WritePreview(epoch + 1, options.PreviewCount, observer, cancellation)); }
@@ -197,6 +216,14 @@ public sealed class Trainer : IDisposable
     {
         Progress = Progress with { ElapsedSeconds = elapsedSeconds, LastLoss = lastLoss };
         return Checkpoint.Save(RunDir, Config, Progress, Model, Ema.Model, _optimizer, _rng);
+    }
+
+    /// <summary>training.png: loss per step and FCD where measured.</summary>
+    public string WritePlot()
+    {
+        var path = Path.Combine(RunDir, PlotFile);
+        TrainingPlot.Save(path, LossLog.Read(RunDir), Evaluation.TrainingEvaluation.Read(RunDir, Progress.GlobalStep));
+        return path;
     }
 
     /// <summary>Samples from the EMA weights with a fixed seed, so previews of successive epochs are comparable.</summary>

@@ -1,0 +1,171 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Ddpm.Cli.Display;
+using Ddpm.Data;
+using Ddpm.Evaluation;
+using Ddpm.Imaging;
+using Ddpm.Sampling;
+using Ddpm.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Ddpm.Cli.Commands;
+
+/// <summary><c>ddpm eval</c>: sample quality in the feature space of an MNIST classifier (FCD, precision/recall, class balance).</summary>
+internal static class EvalCommand
+{
+    public const string DefaultClassifier = "data/evaluator/mnist-cnn.bin";
+
+    private static readonly Option<string?> CheckpointPath = new("--checkpoint") { Description = "Run or checkpoint folder to sample from" };
+    private static readonly Option<string?> Samples = new("--samples") { Description = "Evaluate existing samples instead: an .npz (arr_0, N×28×28×1 uint8) or a PNG grid written by ddpm sample" };
+    private static readonly Option<int> Count = CommonOptions.Range(new Option<int>("--n") { Description = "Samples to draw with --checkpoint (FCD depends on N)", DefaultValueFactory = _ => 1000 }, 5, 100_000);
+    private static readonly Option<long> Seed = CommonOptions.Seed();
+    private static readonly Option<string> Sigma = CommonOptions.Sigma();
+    private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images denoised at once", DefaultValueFactory = _ => 100 });
+    private static readonly Option<string> DataDir = CommonOptions.Data();
+    private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
+    private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
+    private static readonly Option<int> Threads = CommonOptions.Threads();
+
+    public static Command Create()
+    {
+        var command = new Command("eval", "Score samples against the MNIST test set: FCD, precision, recall, confidence, class balance, beside the real-data floor");
+        foreach (var o in new Option[] { CheckpointPath, Samples, Count, Seed, Sigma, BatchSize, DataDir, Classifier, Json, Threads })
+            command.Add(o);
+        command.Add(TrainClassifierCommand.Create());
+        command.Add(CreateReferences());
+        command.SetAction(Execute);
+        return command;
+    }
+
+    private static int Execute(ParseResult parse)
+    {
+        CommonOptions.ApplyThreads(parse.GetValue(Threads));
+        var output = parse.InvocationConfiguration.Output;
+        var checkpoint = parse.GetValue(CheckpointPath);
+        var samples = parse.GetValue(Samples);
+        if ((checkpoint is null) == (samples is null)) throw new UsageException("give exactly one of --checkpoint and --samples");
+        if (parse.GetValue(Json) is { } jsonPath) OutputPath.EnsureWritable(jsonPath);
+
+        // Check every input before the slow parts (sampling, embedding the test set).
+        using var classifier = MnistClassifier.Load(parse.GetValue(Classifier)!);
+        var dataDir = parse.GetValue(DataDir)!;
+        using var test = ImageDataset.Load(dataDir, DatasetSplit.Test);
+        using var train = ImageDataset.Load(dataDir, DatasetSplit.Train);
+        using var scope = NewDisposeScope();
+
+        Tensor images;
+        string name;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (samples is not null)
+        {
+            images = samples.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? NpzReader.Load(samples) : GridReader.Load(samples);
+            name = Path.GetFileName(samples);
+        }
+        else
+        {
+            var dir = Checkpoint.Resolve(checkpoint!);
+            var config = Checkpoint.ReadConfig(dir);
+            if (config.Model.ImageSize != 28 || config.Model.ImageChannels != 1)
+                throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
+            var sampler = Samplers.ForConfig(config.Diffusion, CommonOptions.ParseSigma(parse.GetValue(Sigma)!));
+            using var model = Checkpoint.LoadModel(dir);
+            using var generator = new Generator((ulong)parse.GetValue(Seed));
+            int n = parse.GetValue(Count);
+            output.WriteLine($"Sampling {n} images from {dir} ({sampler.Steps} steps each)...");
+            images = SamplingView.Generate(model, sampler, config, n, parse.GetValue(BatchSize), generator, output);
+            name = $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)))} (seed {parse.GetValue(Seed)})";
+        }
+        using var evaluator = new SampleEvaluator(classifier, test);
+        double sampleSeconds = clock.Elapsed.TotalSeconds;
+        var report = evaluator.Evaluate(name, images);
+        var floor = evaluator.Reference(train, report.N);
+        Print(output, [report, floor]);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FCD depends on N; compare at equal N. Ratio to the real-data floor: {report.Fcd / Math.Max(floor.Fcd, 1e-12):F2}x. Time: {sampleSeconds:F0} s to get samples, {clock.Elapsed.TotalSeconds - sampleSeconds:F0} s to score."));
+        if (parse.GetValue(Json) is { } json)
+        {
+            File.WriteAllText(json, JsonSerializer.Serialize(new { samples = report, reference = floor, sampleSeconds },
+                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            output.WriteLine($"Wrote {json}");
+        }
+        return ExitCodes.Success;
+    }
+
+    private static Command CreateReferences()
+    {
+        var n = CommonOptions.Range(new Option<int>("--n") { Description = "Images per row", DefaultValueFactory = _ => 1000 }, 5, 60_000);
+        var data = CommonOptions.Data();
+        var classifier = new Option<string>("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
+        var command = new Command("references", "Score real images and degraded copies (blurred, shifted, noise): what the metrics mean at this N");
+        command.Add(n);
+        command.Add(data);
+        command.Add(classifier);
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            using var model = MnistClassifier.Load(parse.GetValue(classifier)!);
+            using var test = ImageDataset.Load(parse.GetValue(data)!, DatasetSplit.Test);
+            using var train = ImageDataset.Load(parse.GetValue(data)!, DatasetSplit.Train);
+            using var evaluator = new SampleEvaluator(model, test);
+            Print(output, evaluator.ReferenceTable(train, parse.GetValue(n)));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void Print(TextWriter output, IReadOnlyList<QualityReport> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var h in new[] { "images", "N", "FCD ↓", "precision", "recall", "mean p(top)", "p > 0.9", "class entropy", "digits 0-9" })
+            table.AddColumn(h);
+        foreach (var r in rows)
+            table.AddRow(Markup.Escape(r.Name), r.N.ToString(CultureInfo.InvariantCulture), F(r.Fcd, "F3"), F(r.Precision, "F3"), F(r.Recall, "F3"),
+                F(r.MeanConfidence, "F3"), F(r.ConfidentFraction, "F3"), F(r.ClassEntropy, "F3"), string.Join(" ", r.ClassCounts));
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No });
+        if (!ReferenceEquals(output, Console.Out)) console.Profile.Width = 200; // logs and files: no wrapping
+        console.Write(table);
+    }
+
+    private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+}
+
+/// <summary><c>ddpm eval train-classifier</c>: trains the evaluator CNN on MNIST and reports test accuracy.</summary>
+internal static class TrainClassifierCommand
+{
+    private static readonly Option<string> DataDir = CommonOptions.Data();
+    private static readonly Option<int> Epochs = CommonOptions.Positive(new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 6 });
+    private static readonly Option<string> Out = new("--out") { Description = "Weights file to write (a .json report goes beside it)", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
+    private static readonly Option<long> Seed = CommonOptions.Seed();
+    private static readonly Option<int> Threads = CommonOptions.Threads();
+
+    public static Command Create()
+    {
+        var command = new Command("train-classifier", "Train the MNIST classifier whose features ddpm eval uses (the committed one was made with the defaults)");
+        foreach (var o in new Option[] { DataDir, Epochs, Out, Seed, Threads })
+            command.Add(o);
+        command.SetAction(parse =>
+        {
+            CommonOptions.ApplyThreads(parse.GetValue(Threads));
+            var output = parse.InvocationConfiguration.Output;
+            var outPath = parse.GetValue(Out)!;
+            OutputPath.EnsureWritable(outPath);
+            using var train = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Train);
+            using var test = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Test);
+            var report = ClassifierTraining.Train(train, test, outPath, parse.GetValue(Epochs), parse.GetValue(Seed),
+                new SyncProgress(p => { if (p.Step == p.Steps || p.Step % 200 == 1) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4}")); }));
+            var reportPath = Path.ChangeExtension(outPath, ".json");
+            File.WriteAllText(reportPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Test accuracy {report.TestAccuracy:P2} on {test.Count} MNIST test images after {report.Epochs} epochs ({report.Seconds:F0} s); wrote {outPath} and {reportPath}"));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private sealed class SyncProgress(Action<(int Epoch, int Step, int Steps, double Loss)> report) : IProgress<(int Epoch, int Step, int Steps, double Loss)>
+    {
+        public void Report((int Epoch, int Step, int Steps, double Loss) value) => report(value);
+    }
+}
