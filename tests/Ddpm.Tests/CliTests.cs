@@ -43,6 +43,8 @@ public class CliTests
     [InlineData("eval", "give exactly one of --checkpoint and --samples")]
     [InlineData("eval --checkpoint a --samples b", "give exactly one of --checkpoint and --samples")]
     [InlineData("eval --n 2 --samples x.npz", "--n must be in 5..100000")]
+    [InlineData("sample --sampler ddpm --eta 1", "--eta applies to --sampler ddim only")]
+    [InlineData("sample --sampler plms", "'plms' not recognized")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
     [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
     public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)
@@ -102,6 +104,13 @@ public class CliTests
         var info = Image.Identify(grid);
         Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
         Assert.True(new FileInfo(npz).Length > 10 * 784);
+
+        var ddim = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "ddim.png"));
+        Assert.True(ddim.Code == 0, ddim.Err);
+        Assert.Contains("DDIM, 5 steps", ddim.Out);
+        var tooMany = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "21", "--out", Path.Combine(dir, "ddim.png"));
+        Assert.Equal(ExitCodes.Failure, tooMany.Code);
+        AssertOneLineError(tooMany.Err, "DDIM steps must be in 1..20");
 
         var classifier = Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin");
         var json = Path.Combine(dir, "eval.json");

@@ -58,6 +58,31 @@ internal static class CommonOptions
 
     public static Sampling.SigmaKind ParseSigma(string value) => value == "beta-tilde" ? Sampling.SigmaKind.BetaTilde : Sampling.SigmaKind.Beta;
 
+    /// <summary>--sampler, --steps, --eta and --sigma, shared by sample and eval.</summary>
+    public sealed class SamplerSet
+    {
+        private readonly Option<string> _kind = new("--sampler") { Description = "ddpm (ancestral, all T steps) or ddim", DefaultValueFactory = _ => "ddpm" };
+        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "DDIM steps (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<string> _sigma = Sigma();
+
+        public SamplerSet() => _kind.AcceptOnlyFromAmong([.. Sampling.SamplerOptions.Names]);
+
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _sigma];
+
+        public Sampling.SamplerOptions Read(ParseResult parse)
+        {
+            var kind = parse.GetValue(_kind)!;
+            if (kind == "ddpm" && parse.GetResult(_eta) is { Implicit: false })
+                throw new UsageException("--eta applies to --sampler ddim only");
+            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), Sigma = ParseSigma(parse.GetValue(_sigma)!) };
+        }
+
+        public string Describe(ParseResult parse) => parse.GetValue(_kind) == "ddim"
+            ? $"DDIM, {(parse.GetValue(_steps) is 0 ? "T" : parse.GetValue(_steps).ToString())} steps, η = {parse.GetValue(_eta)}"
+            : $"DDPM ancestral, σ² = {parse.GetValue(_sigma)}";
+    }
+
     public static Option<T> Positive<T>(Option<T> option, bool allowZero = false) where T : IComparable<T> =>
         Check(option, value =>
         {

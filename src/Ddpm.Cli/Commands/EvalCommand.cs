@@ -21,7 +21,7 @@ internal static class EvalCommand
     private static readonly Option<string?> Samples = new("--samples") { Description = "Evaluate existing samples instead: an .npz (arr_0, N×28×28×1 uint8) or a PNG grid written by ddpm sample" };
     private static readonly Option<int> Count = CommonOptions.Range(new Option<int>("--n") { Description = "Samples to draw with --checkpoint (FCD depends on N)", DefaultValueFactory = _ => 1000 }, 5, 100_000);
     private static readonly Option<long> Seed = CommonOptions.Seed();
-    private static readonly Option<string> Sigma = CommonOptions.Sigma();
+    private static readonly CommonOptions.SamplerSet Sampler = new();
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images denoised at once", DefaultValueFactory = _ => 100 });
     private static readonly Option<string> DataDir = CommonOptions.Data();
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
@@ -31,7 +31,7 @@ internal static class EvalCommand
     public static Command Create()
     {
         var command = new Command("eval", "Score samples against the MNIST test set: FCD, precision, recall, confidence, class balance, beside the real-data floor");
-        foreach (var o in new Option[] { CheckpointPath, Samples, Count, Seed, Sigma, BatchSize, DataDir, Classifier, Json, Threads })
+        foreach (var o in new Option[] { CheckpointPath, Samples, Count, Seed, BatchSize, DataDir, Classifier, Json, Threads }.Concat(Sampler.All))
             command.Add(o);
         command.Add(TrainClassifierCommand.Create());
         command.Add(CreateReferences());
@@ -43,6 +43,7 @@ internal static class EvalCommand
     {
         CommonOptions.ApplyThreads(parse.GetValue(Threads));
         var output = parse.InvocationConfiguration.Output;
+        var samplerOptions = Sampler.Read(parse);
         var checkpoint = parse.GetValue(CheckpointPath);
         var samples = parse.GetValue(Samples);
         if ((checkpoint is null) == (samples is null)) throw new UsageException("give exactly one of --checkpoint and --samples");
@@ -69,11 +70,11 @@ internal static class EvalCommand
             var config = Checkpoint.ReadConfig(dir);
             if (config.Model.ImageSize != 28 || config.Model.ImageChannels != 1)
                 throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
-            var sampler = Samplers.ForConfig(config.Diffusion, CommonOptions.ParseSigma(parse.GetValue(Sigma)!));
+            var sampler = Samplers.ForConfig(config.Diffusion, samplerOptions);
             using var model = Checkpoint.LoadModel(dir);
             using var generator = new Generator((ulong)parse.GetValue(Seed));
             int n = parse.GetValue(Count);
-            output.WriteLine($"Sampling {n} images from {dir} ({sampler.Steps} steps each)...");
+            output.WriteLine($"Sampling {n} images from {dir} ({Sampler.Describe(parse)})...");
             images = SamplingView.Generate(model, sampler, config, n, parse.GetValue(BatchSize), generator, output);
             name = $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)))} (seed {parse.GetValue(Seed)})";
         }

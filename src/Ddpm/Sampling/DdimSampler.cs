@@ -1,0 +1,80 @@
+using Ddpm.Schedules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Sampling;
+
+/// <summary>
+/// DDIM (Song, Meng &amp; Ermon 2021): the same ε-model sampled on a subsequence τ_S &gt; … &gt; τ_1 of the T steps.
+/// η = 0 is deterministic; η = 1 with S = T is DDPM's ancestral sampler with σ_t² = β̃_t.
+/// </summary>
+public sealed class DdimSampler : ISampler
+{
+    public NoiseSchedule Schedule { get; }
+    public double Eta { get; }
+    /// <summary>τ_1 &lt; … &lt; τ_S, evenly spaced in 1..T with τ_S = T.</summary>
+    public IReadOnlyList<int> Timesteps { get; }
+    public int Steps => Timesteps.Count;
+
+    public DdimSampler(NoiseSchedule schedule, int steps, double eta = 0)
+    {
+        if (steps < 1 || steps > schedule.T) throw new DdpmException($"DDIM steps must be in 1..{schedule.T}, got {steps}");
+        if (eta < 0 || !double.IsFinite(eta)) throw new DdpmException($"DDIM eta must be >= 0, got {eta}");
+        Schedule = schedule;
+        Eta = eta;
+        Timesteps = Enumerable.Range(1, steps).Select(i => (int)Math.Round((double)i * schedule.T / steps)).ToArray();
+    }
+
+    /// <summary>σ for the step τ_i → τ_{i−1} (eq. 16): η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).</summary>
+    public double SigmaAt(int t, int previous)
+    {
+        double a = Schedule.AlphaBar[t], ap = Schedule.AlphaBar[previous];
+        return Eta * Math.Sqrt((1 - ap) / (1 - a)) * Math.Sqrt(1 - a / ap);
+    }
+
+    /// <summary>
+    /// Eq. 12: x_prev = √ᾱ_prev x̂_0 + √(1 − ᾱ_prev − σ²) ε̂ + σ z, with x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t.
+    /// <paramref name="previous"/> = 0 returns x̂_0.
+    /// </summary>
+    public Tensor Step(Tensor xt, Tensor epsilon, int t, int previous, Tensor? z)
+    {
+        double a = Schedule.AlphaBar[t], ap = Schedule.AlphaBar[previous], sigma = SigmaAt(t, previous);
+        var x0 = (xt - epsilon * Math.Sqrt(1 - a)) / Math.Sqrt(a);
+        var direction = epsilon * Math.Sqrt(Math.Max(1 - ap - sigma * sigma, 0));
+        var next = x0 * Math.Sqrt(ap) + direction;
+        if (sigma == 0) return next;
+        ArgumentNullException.ThrowIfNull(z);
+        return next + z * sigma;
+    }
+
+    public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
+        IProgress<int>? progress = null, CancellationToken cancellation = default)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var x = randn(shape, generator: generator);
+            for (int i = Steps - 1; i >= 0; i--)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                int t = Timesteps[i], previous = i > 0 ? Timesteps[i - 1] : 0;
+                var epsilon = model.forward(x, full(shape[0], t, ScalarType.Int64));
+                var z = SigmaAt(t, previous) > 0 ? randn(shape, generator: generator) : null;
+                var next = Step(x, epsilon, t, previous, z).contiguous().MoveToOuterDisposeScope();
+                x.Dispose();
+                x = next;
+                progress?.Report(Steps - i);
+            }
+            var images = x.clamp(-1, 1);
+            x.Dispose();
+            return images;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}
