@@ -13,6 +13,7 @@ public static class DdpmCli
         root.Add(SampleCommand.Create());
         root.Add(NoiseDemoCommand.Create());
         root.Add(EvalCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 

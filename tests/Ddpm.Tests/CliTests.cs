@@ -55,6 +55,22 @@ public class CliTests
     }
 
     [Fact]
+    public void Bench_quick_runs_and_prints_every_field()
+    {
+        var json = Path.Combine(TestSupport.TempDir(), "bench.json");
+        var (code, output, err) = Run("bench", "--quick", "--model", "tiny", "--batch-size", "16", "--sample-batch", "8", "--json", json);
+        Assert.True(code == 0, err);
+        foreach (var field in new[] { "train images/s", "denoising-step images/s", "sample 64 images, ddim 50 steps", "GEMM peak fp32 / bf16",
+                     "model-FLOPs utilisation", "resident memory peak / final", "live tensors after warm-up" })
+            Assert.Contains(field, output);
+        var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.True(report.GetProperty("gemmPeakGflopPerSecondFp32").GetDouble() > 0);
+        Assert.True(report.GetProperty("forwardGflopPerImage").GetDouble() > 0);
+        // No timing assertions: this is a smoke test. Live tensors must not grow with steps.
+        Assert.Equal(report.GetProperty("liveTensorsAfterWarmup").GetInt64(), report.GetProperty("liveTensorsAfterSteps").GetInt64());
+    }
+
+    [Fact]
     public void Bad_inputs_at_run_time_exit_1_with_one_line()
     {
         var dir = TestSupport.TempDir();

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Ddpm.Data;
+using Ddpm.Model;
+using Ddpm.Sampling;
+using Ddpm.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Benchmarks;
+
+public sealed record BenchOptions
+{
+    public string Preset { get; init; } = UNetConfig.DefaultPreset;
+    public int TrainBatch { get; init; } = 128;
+    public int SampleBatch { get; init; } = 64;
+    public int Warmup { get; init; } = 3;
+    public int Iterations { get; init; } = 10;
+    public int Timesteps { get; init; } = 1000;
+    /// <summary>Also time a full ancestral (T-step) sampling of 64 images (minutes for T = 1000).</summary>
+    public bool FullAncestral { get; init; } = true;
+}
+
+/// <summary>
+/// <c>ddpm bench</c>: throughput of training and sampling for a preset, against this machine's measured
+/// matrix-multiply peak. Timings are a warm-up followed by the min/median/max of repeated iterations.
+/// </summary>
+public static class Bench
+{
+    public static BenchReport Run(BenchOptions o, IProgress<string>? progress = null)
+    {
+        var config = UNetConfig.FromPreset(o.Preset);
+        var runConfig = new RunConfig
+        {
+            Model = config,
+            Diffusion = new DiffusionConfig { Timesteps = o.Timesteps },
+            Data = new DataConfig(),
+            Training = new OptimConfig { BatchSize = o.TrainBatch, Seed = 0 },
+        };
+        using var images = rand(o.TrainBatch, 1, config.ImageSize, config.ImageSize) * 2 - 1;
+        using var labels = zeros(o.TrainBatch, dtype: ScalarType.Int64);
+        using var data = ImageDataset.FromTensors(images, labels, "synthetic");
+        using var trainer = Trainer.Create(Path.Combine(Path.GetTempPath(), "ddpm-bench"), runConfig, data);
+        var stats = DisposeScopeManager.Statistics;
+
+        progress?.Report("training steps");
+        var trainTimes = Time(o.Warmup, o.Iterations, () => trainer.TrainStep(data.Images));
+        long liveAfterWarmup = stats.ThreadTotalLiveCount;
+        for (int i = 0; i < o.Iterations; i++) trainer.TrainStep(data.Images);
+        long liveAfter = stats.ThreadTotalLiveCount;
+
+        progress?.Report("denoising steps");
+        var model = trainer.Ema.Model;
+        model.eval();
+        var sampleTimes = Time(o.Warmup, o.Iterations, () =>
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            model.forward(randn(o.SampleBatch, 1, config.ImageSize, config.ImageSize), full(o.SampleBatch, o.Timesteps / 2, ScalarType.Int64));
+        });
+
+        var sample64 = new Dictionary<string, Stat>();
+        var ddim = new DdimSampler(Schedules.NoiseSchedule.Create("linear", o.Timesteps), Math.Min(50, o.Timesteps));
+        progress?.Report($"sampling 64 images, DDIM {ddim.Steps} steps");
+        sample64[$"ddim {ddim.Steps} steps"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () => SampleOnce(ddim, model, config)));
+        if (o.FullAncestral)
+        {
+            progress?.Report($"sampling 64 images, DDPM {o.Timesteps} steps");
+            var ancestral = new AncestralSampler(Schedules.NoiseSchedule.Create("linear", o.Timesteps));
+            sample64[$"ddpm {o.Timesteps} steps"] = Stat.Of(Time(0, 1, () => SampleOnce(ancestral, model, config)));
+        }
+
+        progress?.Report("GEMM peak");
+        double fp32 = GemmPeak(ScalarType.Float32), bf16 = GemmPeak(ScalarType.BFloat16);
+        double forward = FlopCounter.UNetForward(config);
+        var train = Stat.Of(trainTimes.Select(t => o.TrainBatch / t).ToArray());
+        var sample = Stat.Of(sampleTimes.Select(t => o.SampleBatch / t).ToArray());
+        double trainGflops = train.Median * 3 * forward / 1e9, sampleGflops = sample.Median * forward / 1e9;
+        var (peakRss, rss) = ResidentMemory();
+        return new BenchReport
+        {
+            Preset = o.Preset,
+            Parameters = trainer.Model.ParameterCount(),
+            Threads = get_num_threads(),
+            Machine = Machine(),
+            TrainBatch = o.TrainBatch,
+            TrainImagesPerSecond = train,
+            SampleBatch = o.SampleBatch,
+            SampleImageStepsPerSecond = sample,
+            Sample64Seconds = sample64,
+            ForwardGflopPerImage = forward / 1e9,
+            TrainGflopPerSecond = trainGflops,
+            SampleGflopPerSecond = sampleGflops,
+            GemmPeakGflopPerSecondFp32 = fp32,
+            GemmPeakGflopPerSecondBf16 = bf16,
+            TrainModelFlopsUtilisation = trainGflops / fp32,
+            PeakResidentMiB = peakRss,
+            FinalResidentMiB = rss,
+            LiveTensorsAfterWarmup = liveAfterWarmup,
+            LiveTensorsAfterSteps = liveAfter,
+            MeasuredSteps = o.Iterations,
+        };
+    }
+
+    private static void SampleOnce(ISampler sampler, nn.Module<Tensor, Tensor, Tensor> model, UNetConfig config)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(0);
+        sampler.Sample(model, [64, 1, config.ImageSize, config.ImageSize], g);
+    }
+
+    /// <summary>Seconds per call: <paramref name="warmup"/> untimed calls, then <paramref name="iterations"/> timed ones.</summary>
+    private static double[] Time(int warmup, int iterations, Action action)
+    {
+        for (int i = 0; i < warmup; i++) action();
+        var times = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            action();
+            times[i] = clock.Elapsed.TotalSeconds;
+        }
+        return times;
+    }
+
+    /// <summary>Best GFLOP/s of a 1024×1024 matrix product in the given precision.</summary>
+    public static double GemmPeak(ScalarType dtype, int size = 1024, int repeats = 8)
+    {
+        using var scope = NewDisposeScope();
+        var a = randn(size, size).to(dtype);
+        var b = randn(size, size).to(dtype);
+        var times = Time(2, repeats, () => { using var s = NewDisposeScope(); a.matmul(b); });
+        return 2.0 * size * size * size / times.Min() / 1e9;
+    }
+
+    /// <summary>Peak (VmHWM) and current (VmRSS) resident memory in MiB, from /proc/self/status.</summary>
+    public static (double Peak, double Current) ResidentMemory()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return (double.NaN, Environment.WorkingSet / 1048576.0);
+        double Read(string key) => File.ReadLines(status).Where(l => l.StartsWith(key, StringComparison.Ordinal))
+            .Select(l => double.Parse(l.Split(':')[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024).FirstOrDefault(double.NaN);
+        return (Read("VmHWM"), Read("VmRSS"));
+    }
+
+    private static string Machine()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return $"{cpu ?? System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
+    }
+}
