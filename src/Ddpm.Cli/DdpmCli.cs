@@ -14,6 +14,7 @@ public static class DdpmCli
         root.Add(NoiseDemoCommand.Create());
         root.Add(EvalCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(PlotCommand.Create());
         return root;
     }
 

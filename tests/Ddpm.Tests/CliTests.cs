@@ -138,6 +138,11 @@ public class CliTests
         Assert.Contains("run (seed 0)", fromCheckpoint.Out);
         Assert.Contains("\"fcd\"", File.ReadAllText(json));
 
+        var plot = Run("plot", run, "--out", Path.Combine(dir, "plot.png"));
+        Assert.True(plot.Code == 0, plot.Err);
+        Assert.Equal((900, 300), (Image.Identify(Path.Combine(dir, "plot.png")).Width, Image.Identify(Path.Combine(dir, "plot.png")).Height));
+        Assert.True(File.Exists(Path.Combine(run, "training.png"))); // written by train at the epoch end
+
         var demo = Path.Combine(dir, "demo.png");
         var noise = Run("noise-demo", "--data", TestSupport.MnistDir, "--schedule", "all", "--t", "0,20,50,100,300", "--rows", "3", "--scale", "1", "--out", demo);
         Assert.True(noise.Code == 0, noise.Err);

@@ -110,6 +110,18 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Time_limit_stops_cleanly_with_a_checkpoint()
+    {
+        var run = TestSupport.TempDir();
+        using var data = Mnist(256);
+        using var trainer = Trainer.Create(run, TinyConfig(), data);
+        var result = trainer.Run(new TrainerOptions { Epochs = 5, PreviewEvery = 0, TimeLimit = TimeSpan.Zero });
+        Assert.Equal(TrainingOutcome.TimeLimit, result.Outcome);
+        Assert.Equal(0, result.Progress.GlobalStep);
+        Assert.Equal(0, Checkpoint.ReadProgress(Checkpoint.Resolve(run)).GlobalStep);
+    }
+
+    [Fact]
     public void Same_seed_trains_to_identical_weights()
     {
         using var data = Mnist(256);

@@ -25,13 +25,17 @@ public static class TrainingPlot
             var panel = new Panel(image, 0, width, panelHeight, maxStep, finite.Min(l => l.Loss), finite.Max(l => l.Loss), log: true);
             panel.Frame("loss", "step");
             foreach (var (step, value) in finite) panel.Dot(step, value, Raw);
-            double smooth = finite[0].Loss, alpha = 2.0 / (Math.Min(100, Math.Max(2, finite.Count / 20)) + 1);
+            // Centred moving average: follows the curve without the lag of an exponential average.
+            int half = Math.Max(1, finite.Count / 200);
+            var prefix = new double[finite.Count + 1];
+            for (int i = 0; i < finite.Count; i++) prefix[i + 1] = prefix[i] + Math.Log(finite[i].Loss);
             (long, double)? previous = null;
-            foreach (var (step, value) in finite)
+            for (int i = 0; i < finite.Count; i++)
             {
-                smooth = alpha * value + (1 - alpha) * smooth;
-                if (previous is { } p) panel.Line(p.Item1, p.Item2, step, smooth, Smooth);
-                previous = (step, smooth);
+                int lo = Math.Max(0, i - half), hi = Math.Min(finite.Count, i + half + 1);
+                double smooth = Math.Exp((prefix[hi] - prefix[lo]) / (hi - lo)); // geometric mean: the axis is logarithmic
+                if (previous is { } p) panel.Line(p.Item1, p.Item2, finite[i].Step, smooth, Smooth);
+                previous = (finite[i].Step, smooth);
             }
         }
         if (fcd.Count > 0)
