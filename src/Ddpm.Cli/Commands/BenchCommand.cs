@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Ddpm.Benchmarks;
+using Ddpm.Cli.Display;
 using Ddpm.Imaging;
 using Spectre.Console;
 
@@ -39,7 +40,7 @@ internal static class BenchCommand
                 Timesteps = quick ? 50 : 1000,
                 FullAncestral = !quick,
             };
-            var report = Bench.Run(options, new Line(m => output.WriteLine($"bench: {m}...")));
+            var report = Bench.Run(options, new SyncProgress<string>(m => output.WriteLine($"bench: {m}...")));
             Print(output, report);
             if (parse.GetValue(Json) is { } json)
             {
@@ -66,13 +67,6 @@ internal static class BenchCommand
         table.AddRow("train model-FLOPs utilisation (of fp32 GEMM peak)", $"{F(100 * r.TrainModelFlopsUtilisation, "F1")} %");
         table.AddRow("resident memory peak / final (MiB)", $"{F(r.PeakResidentMiB, "F0")} / {F(r.FinalResidentMiB, "F0")}");
         table.AddRow($"live tensors after warm-up / after {r.MeasuredSteps} more steps", $"{r.LiveTensorsAfterWarmup} / {r.LiveTensorsAfterSteps}");
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No });
-        if (!ReferenceEquals(output, Console.Out)) console.Profile.Width = 200;
-        console.Write(table);
-    }
-
-    private sealed class Line(Action<string> write) : IProgress<string>
-    {
-        public void Report(string value) => write(value);
+        TableOutput.Write(output, table);
     }
 }

@@ -124,9 +124,7 @@ internal static class EvalCommand
         foreach (var r in rows)
             table.AddRow(Markup.Escape(r.Name), r.N.ToString(CultureInfo.InvariantCulture), F(r.Fcd, "F3"), F(r.Precision, "F3"), F(r.Recall, "F3"),
                 F(r.MeanConfidence, "F3"), F(r.ConfidentFraction, "F3"), F(r.ClassEntropy, "F3"), string.Join(" ", r.ClassCounts));
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No });
-        if (!ReferenceEquals(output, Console.Out)) console.Profile.Width = 200; // logs and files: no wrapping
-        console.Write(table);
+        TableOutput.Write(output, table);
     }
 
     private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
@@ -155,7 +153,7 @@ internal static class TrainClassifierCommand
             using var train = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Train);
             using var test = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Test);
             var report = ClassifierTraining.Train(train, test, outPath, parse.GetValue(Epochs), parse.GetValue(Seed),
-                new SyncProgress(p => { if (p.Step == p.Steps || p.Step % 200 == 1) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4}")); }));
+                new SyncProgress<(int Epoch, int Step, int Steps, double Loss)>(p => { if (p.Step == p.Steps || p.Step % 200 == 1) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4}")); }));
             var reportPath = Path.ChangeExtension(outPath, ".json");
             File.WriteAllText(reportPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -163,10 +161,5 @@ internal static class TrainClassifierCommand
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    private sealed class SyncProgress(Action<(int Epoch, int Step, int Steps, double Loss)> report) : IProgress<(int Epoch, int Step, int Steps, double Loss)>
-    {
-        public void Report((int Epoch, int Step, int Steps, double Loss) value) => report(value);
     }
 }

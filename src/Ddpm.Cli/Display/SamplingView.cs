@@ -21,17 +21,12 @@ internal static class SamplingView
                     {
                         int count = Math.Min(batch, n - done);
                         var task = ctx.AddTask($"images {done + 1}-{done + count} of {n}", maxValue: sampler.Steps);
-                        chunks.Add(sampler.Sample(model, Shape(count), generator, new Reporter(v => task.Value = v)));
+                        chunks.Add(sampler.Sample(model, Shape(count), generator, new SyncProgress<int>(v => task.Value = v)));
                     }
                 });
         else
             for (int done = 0; done < n; done += batch)
                 chunks.Add(sampler.Sample(model, Shape(Math.Min(batch, n - done)), generator));
         return cat(chunks, 0);
-    }
-
-    private sealed class Reporter(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

@@ -5,7 +5,7 @@ namespace Ddpm.Imaging;
 /// <summary>Conversion between model-space tensors in [-1, 1] and 8-bit pixels.</summary>
 public static class ImageBytes
 {
-    /// <summary>[N, C, H, W] in [-1, 1] → bytes in N, C, H, W order, value = round((x + 1) · 127.5).</summary>
+    /// <summary>A tensor in [-1, 1] → bytes in its logical (row-major) order, value = round((x + 1) · 127.5).</summary>
     public static byte[] ToBytes(Tensor images)
     {
         using var scope = NewDisposeScope();

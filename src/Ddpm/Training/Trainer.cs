@@ -194,7 +194,7 @@ public sealed class Trainer : IDisposable
                     observer.OnEvaluationStarted(evaluation.ProgressSteps(sampler));
                     int done = 0;
                     var report = evaluation.Evaluate(Ema.Model, sampler, [Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize],
-                        $"epoch {epoch + 1}", new SyncProgress(_ => observer.OnEvaluationProgress(++done)), cancellation);
+                        $"epoch {epoch + 1}", new SyncProgress<int>(_ => observer.OnEvaluationProgress(++done)), cancellation);
                     Evaluation.TrainingEvaluation.Append(RunDir, epoch + 1, Progress.GlobalStep, elapsedBefore + clock.Elapsed.TotalSeconds, report);
                     observer.OnEvaluation(report);
                 }
@@ -234,7 +234,7 @@ public sealed class Trainer : IDisposable
         using var g = new Generator(12345);
         using var scope = NewDisposeScope();
         var images = sampler.Sample(Ema.Model, [count, Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize], g,
-            observer is null ? null : new SyncProgress(observer.OnPreviewProgress), cancellation);
+            observer is null ? null : new SyncProgress<int>(observer.OnPreviewProgress), cancellation);
         var path = Path.Combine(RunDir, PreviewFolder, $"epoch-{epoch:D4}.png");
         ImageGrid.Save(images, path, columns: (int)Math.Ceiling(Math.Sqrt(count)), scale: 2);
         return path;
@@ -250,12 +250,6 @@ public sealed class Trainer : IDisposable
     }
 
     private sealed class NullObserver : ITrainingObserver;
-
-    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; would post to a thread pool).</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 
     /// <summary>Images per second over the last few steps.</summary>
     private sealed class Throughput
