@@ -55,6 +55,21 @@ public class CliTests
     }
 
     [Fact]
+    public void Other_image_sizes_train_but_cannot_use_the_mnist_evaluator()
+    {
+        var dir = TestSupport.TempDir();
+        var pixels = Enumerable.Range(0, 64 * 16 * 16).Select(i => (byte)(i * 13 % 256)).ToArray();
+        Data.IdxFile.Write(Path.Combine(dir, "train-images-idx3-ubyte.gz"), new Data.IdxArray([64, 16, 16], pixels), gzip: true);
+        Data.IdxFile.Write(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), new Data.IdxArray([64], new byte[64]), gzip: true);
+        var eval = Run("train", "--data", dir, "--model", "tiny", "--eval-every", "1", "--out", Path.Combine(dir, "run"));
+        Assert.Equal(ExitCodes.Usage, eval.Code);
+        AssertOneLineError(eval.Err, "--eval-every needs 28x28 grayscale images");
+        var train = Run("train", "--data", dir, "--model", "tiny", "--epochs", "1", "--timesteps", "10", "--preview-every", "1", "--out", Path.Combine(dir, "run2"));
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Equal((4 * 18 + 2) * 2, Image.Identify(Path.Combine(dir, "run2", "previews", "epoch-0001.png")).Width);
+    }
+
+    [Fact]
     public void Bench_quick_runs_and_prints_every_field()
     {
         var json = Path.Combine(TestSupport.TempDir(), "bench.json");

@@ -90,6 +90,8 @@ internal static class TrainCommand
         }
 
         int evalEvery = parse.GetValue(EvalEvery);
+        if (evalEvery > 0 && (trainer.Config.Model.ImageSize != 28 || trainer.Config.Model.ImageChannels != 1))
+            throw new UsageException("--eval-every needs 28x28 grayscale images: the evaluator is an MNIST classifier");
         using var classifier = evalEvery > 0 ? MnistClassifier.Load(parse.GetValue(Classifier)!) : null;
         using var testSet = evalEvery > 0 ? ImageDataset.Load(trainer.Config.Data.Path, DatasetSplit.Test) : null;
         using var evaluator = classifier is not null ? new SampleEvaluator(classifier, testSet!) : null;
