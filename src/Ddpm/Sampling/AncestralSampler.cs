@@ -40,31 +40,11 @@ public sealed class AncestralSampler(NoiseSchedule schedule, SigmaKind sigma = S
     public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
         IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        var steps = Enumerable.Range(1, Schedule.T).Reverse().ToArray(); // T..1
+        return ReverseLoop.Run(model, shape, generator, steps, (x, epsilon, i) =>
         {
-            using var _ = no_grad();
-            var x = randn(shape, generator: generator); // x_T ~ N(0, I)
-            for (int t = Schedule.T; t >= 1; t--)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                var steps = full(shape[0], t, ScalarType.Int64);
-                var epsilon = model.forward(x, steps);
-                var z = t > 1 ? randn(shape, generator: generator) : null;
-                var next = Step(x, epsilon, t, z).contiguous().MoveToOuterDisposeScope();
-                x.Dispose();
-                x = next;
-                progress?.Report(Schedule.T - t + 1);
-            }
-            var images = x.clamp(-1, 1);
-            x.Dispose();
-            return images;
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            int t = steps[i];
+            return Step(x, epsilon, t, t > 1 ? randn(shape, generator: generator) : null);
+        }, progress, cancellation);
     }
 }

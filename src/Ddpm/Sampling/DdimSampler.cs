@@ -50,31 +50,11 @@ public sealed class DdimSampler : ISampler
     public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
         IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        var steps = Timesteps.Reverse().ToArray(); // τ_S..τ_1
+        return ReverseLoop.Run(model, shape, generator, steps, (x, epsilon, i) =>
         {
-            using var _ = no_grad();
-            var x = randn(shape, generator: generator);
-            for (int i = Steps - 1; i >= 0; i--)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                int t = Timesteps[i], previous = i > 0 ? Timesteps[i - 1] : 0;
-                var epsilon = model.forward(x, full(shape[0], t, ScalarType.Int64));
-                var z = SigmaAt(t, previous) > 0 ? randn(shape, generator: generator) : null;
-                var next = Step(x, epsilon, t, previous, z).contiguous().MoveToOuterDisposeScope();
-                x.Dispose();
-                x = next;
-                progress?.Report(Steps - i);
-            }
-            var images = x.clamp(-1, 1);
-            x.Dispose();
-            return images;
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            int t = steps[i], previous = i + 1 < steps.Length ? steps[i + 1] : 0;
+            return Step(x, epsilon, t, previous, SigmaAt(t, previous) > 0 ? randn(shape, generator: generator) : null);
+        }, progress, cancellation);
     }
 }

@@ -1,0 +1,42 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Sampling;
+
+/// <summary>
+/// The loop every sampler shares: x_T ~ N(0, I), then for each step a model call ε̂ = ε_θ(x_t, t) and the
+/// sampler's own update, each step in its own dispose scope so memory stays flat; the result is clamped to [-1, 1].
+/// </summary>
+internal static class ReverseLoop
+{
+    /// <param name="steps">The t of each model call, in the order they run (descending).</param>
+    /// <param name="update">(x_t, ε̂, index into <paramref name="steps"/>) → the next x.</param>
+    public static Tensor Run(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator, IReadOnlyList<int> steps,
+        Func<Tensor, Tensor, int, Tensor> update, IProgress<int>? progress, CancellationToken cancellation)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var x = randn(shape, generator: generator); // x_T
+            for (int i = 0; i < steps.Count; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var epsilon = model.forward(x, full(shape[0], steps[i], ScalarType.Int64));
+                var next = update(x, epsilon, i).contiguous().MoveToOuterDisposeScope();
+                x.Dispose();
+                x = next;
+                progress?.Report(i + 1);
+            }
+            var images = x.clamp(-1, 1);
+            x.Dispose();
+            return images;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}
