@@ -11,6 +11,7 @@ public static class DdpmCli
         var root = new RootCommand("Train denoising diffusion probabilistic models (Ho et al. 2020) on small grayscale images and sample from them.");
         root.Add(TrainCommand.Create());
         root.Add(SampleCommand.Create());
+        root.Add(InpaintCommand.Create());
         root.Add(NoiseDemoCommand.Create());
         root.Add(EvalCommand.Create());
         root.Add(BenchCommand.Create());

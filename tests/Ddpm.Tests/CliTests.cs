@@ -1,4 +1,5 @@
 using Ddpm.Cli;
+using Ddpm.Imaging;
 using SixLabors.ImageSharp;
 
 namespace Ddpm.Tests;
@@ -45,6 +46,18 @@ public class CliTests
     [InlineData("eval --n 2 --samples x.npz", "--n must be in 5..100000")]
     [InlineData("sample --sampler ddpm --eta 1", "--eta applies to --sampler ddim only")]
     [InlineData("sample --sampler plms", "'plms' not recognized")]
+    [InlineData("train --precision fp16", "'fp16' not recognized")]
+    [InlineData("train --label-drop 1.5", "--label-drop must be in [0, 1], got 1.5")]
+    [InlineData("sample --digits 9-x", "--digits must be a range like 0-9")]
+    [InlineData("sample --digit 1 --digits 0-9", "give at most one of --digit and --digits")]
+    [InlineData("sample --gif-every 5", "--gif-every needs --gif")]
+    [InlineData("sample --trajectory-t 5", "--trajectory-t needs --trajectory")]
+    [InlineData("inpaint", "give exactly one of --image and --from-test")]
+    [InlineData("inpaint --image a.png", "--image needs --mask or --mask-rect")]
+    [InlineData("inpaint --from-test 1 --mask-rect 1,2,3", "--mask-rect must be four integers x,y,w,h")]
+    [InlineData("eval --guidance 1,-2 --checkpoint x", "--guidance must be a comma-separated list of numbers >= 0")]
+    [InlineData("sample --precision half", "'half' not recognized")]
+    [InlineData("train --resume runs/x --precision fp32", "--precision cannot be combined with --resume")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
     [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
     public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)
@@ -73,7 +86,7 @@ public class CliTests
     public void Bench_quick_runs_and_prints_every_field()
     {
         var json = Path.Combine(TestSupport.TempDir(), "bench.json");
-        var (code, output, err) = Run("bench", "--quick", "--model", "tiny", "--batch-size", "16", "--sample-batch", "8", "--json", json);
+        var (code, output, err) = Run("bench", "--quick", "--model", "tiny", "--batch-size", "16", "--sample-batch", "8", "--json", json, "--precision", "bf16");
         Assert.True(code == 0, err);
         foreach (var field in new[] { "train images/s", "denoising-step images/s", "sample 64 images, ddim 50 steps", "GEMM peak fp32 / bf16",
                      "model-FLOPs utilisation", "resident memory peak / final", "live tensors after warm-up" })
@@ -81,6 +94,8 @@ public class CliTests
         var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
         Assert.True(report.GetProperty("gemmPeakGflopPerSecondFp32").GetDouble() > 0);
         Assert.True(report.GetProperty("forwardGflopPerImage").GetDouble() > 0);
+        Assert.Equal("bf16", report.GetProperty("precision").GetString());
+        Assert.Contains("of bf16 GEMM peak", output);
         // No timing assertions: this is a smoke test. Live tensors must not grow with steps.
         Assert.Equal(report.GetProperty("liveTensorsAfterWarmup").GetInt64(), report.GetProperty("liveTensorsAfterSteps").GetInt64());
     }
@@ -122,6 +137,7 @@ public class CliTests
             "--timesteps", "20", "--batch-size", "64", "--out", run, "--preview-every", "1");
         Assert.True(train.Code == 0, train.Err);
         Assert.Contains("Done: 1 epoch(s), 4 steps", train.Out);
+        Assert.Contains("T = 20, bf16;", train.Out); // the default precision, recorded in the checkpoint
         Assert.True(File.Exists(Path.Combine(run, "previews", "epoch-0001.png")));
 
         var again = Run("train", "--data", TestSupport.MnistDir, "--subset", "256", "--out", run);
@@ -132,13 +148,14 @@ public class CliTests
         var npz = Path.Combine(dir, "s.npz");
         var sample = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", grid, "--npz", npz, "--sigma", "beta-tilde");
         Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("σ² = beta-tilde, bf16)", sample.Out); // sampling inherits the training precision
         var info = Image.Identify(grid);
         Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
         Assert.True(new FileInfo(npz).Length > 10 * 784);
 
-        var ddim = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "ddim.png"));
+        var ddim = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "ddim.png"), "--precision", "fp32");
         Assert.True(ddim.Code == 0, ddim.Err);
-        Assert.Contains("DDIM, 5 steps", ddim.Out);
+        Assert.Contains("DDIM, 5 steps, η = 0, fp32)", ddim.Out);
         var tooMany = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "21", "--out", Path.Combine(dir, "ddim.png"));
         Assert.Equal(ExitCodes.Failure, tooMany.Code);
         AssertOneLineError(tooMany.Err, "DDIM steps must be in 1..20");
@@ -163,5 +180,87 @@ public class CliTests
         Assert.True(noise.Code == 0, noise.Err);
         info = Image.Identify(demo);
         Assert.Equal((5 * 30 + 2, 5 * 3 * 30 + 2), (info.Width, info.Height));
+    }
+
+    [Fact]
+    public void Conditional_training_digit_rows_guidance_gif_trajectory_and_inpainting_end_to_end()
+    {
+        var dir = TestSupport.TempDir();
+        var run = Path.Combine(dir, "cond");
+        var train = Run("train", "--data", TestSupport.MnistDir, "--subset", "128", "--epochs", "1", "--model", "tiny",
+            "--timesteps", "20", "--batch-size", "32", "--out", run, "--preview-every", "0", "--conditional", "--label-drop", "0.2");
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("class-conditional (10 classes)", train.Out);
+
+        var grid = Path.Combine(dir, "digits.png");
+        var gif = Path.Combine(dir, "process.gif");
+        var strip = Path.Combine(dir, "strip.png");
+        var sample = Run("sample", "--checkpoint", run, "--digits", "0-9", "--n", "3", "--guidance", "1.5", "--scale", "1", "--out", grid,
+            "--sampler", "ddim", "--steps", "10", "--gif", gif, "--gif-every", "2", "--trajectory", strip, "--trajectory-t", "20,10,0");
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("10 rows of 3 (classes 0,1,2,3,4,5,6,7,8,9), guidance w = 1.5", sample.Out);
+        Assert.Equal(ImageGrid.Size(30, 28, 28, 3, 2), (Image.Identify(grid).Width, Image.Identify(grid).Height));
+        using (var animation = Image.Load(gif))
+        {
+            Assert.Equal(6, animation.Frames.Count); // DDIM states 20, 16, 12, 8, 4 (every 2nd of 20,18,...,2) and 0
+            Assert.Equal(ImageGrid.Size(30, 28, 28, 3, 2), (animation.Width, animation.Height));
+        }
+        Assert.Equal(ImageGrid.Size(3 * 8, 28, 28, 3, 2), (Image.Identify(strip).Width, Image.Identify(strip).Height)); // 8 images x 3 t
+
+        var one = Run("sample", "--checkpoint", run, "--digit", "7", "--n", "2", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "seven.png"));
+        Assert.True(one.Code == 0, one.Err);
+        Assert.Contains("2 images of class 7, guidance w = 2", one.Out);
+        var outOfRange = Run("sample", "--checkpoint", run, "--digit", "12", "--out", Path.Combine(dir, "x.png"));
+        Assert.Equal(ExitCodes.Usage, outOfRange.Code);
+        AssertOneLineError(outOfRange.Err, "--digit: class 12 is outside 0..9");
+
+        var inpainted = Path.Combine(dir, "inpaint.png");
+        var inpaint = Run("inpaint", "--checkpoint", run, "--from-test", "3", "--n", "2", "--jump-length", "5", "--resample", "2",
+            "--data", TestSupport.MnistDir, "--scale", "1", "--out", inpainted, "--digit", "0");
+        Assert.True(inpaint.Code == 0, inpaint.Err);
+        Assert.Contains("MNIST test digit 3 (label 0)", inpaint.Out);
+        Assert.Contains("50% of the pixels to fill", inpaint.Out);
+        Assert.Equal(ImageGrid.Size(4, 28, 28, 4, 2), (Image.Identify(inpainted).Width, Image.Identify(inpainted).Height));
+
+        // A user's colour image of another size: converted with a note; a text file: one-line error.
+        var photo = Path.Combine(dir, "photo.png");
+        using (var image = new Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(64, 64, new SixLabors.ImageSharp.PixelFormats.Rgb24(200, 10, 10)))
+            image.SaveAsPng(photo);
+        var user = Run("inpaint", "--checkpoint", run, "--image", photo, "--mask-rect", "4,4,10,10", "--n", "1", "--jump-length", "5", "--resample", "1", "--out", inpainted);
+        Assert.True(user.Code == 0, user.Err);
+        Assert.Contains("Note: " + photo + ": converted colour to grayscale", user.Out);
+        Assert.Contains("resized 64x64 to 28x28", user.Out);
+        var notImage = Path.Combine(dir, "mask.png");
+        File.WriteAllText(notImage, "hello");
+        var bad = Run("inpaint", "--checkpoint", run, "--image", photo, "--mask", notImage, "--out", inpainted);
+        Assert.Equal(ExitCodes.Failure, bad.Code);
+        AssertOneLineError(bad.Err, "not a readable image");
+
+        var classifier = Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin");
+        var eval = Run("eval", "--checkpoint", run, "--n", "20", "--guidance", "0,2", "--sampler", "ddim", "--steps", "5",
+            "--data", TestSupport.MnistDir, "--classifier", classifier);
+        Assert.True(eval.Code == 0, eval.Err);
+        Assert.Contains("cond, w = 0", eval.Out);
+        Assert.Contains("cond, w = 2", eval.Out);
+        Assert.Contains("Classifier accuracy on the requested class", eval.Out);
+    }
+
+    [Fact]
+    public void Digits_and_guidance_on_an_unconditional_checkpoint_are_clear_errors()
+    {
+        var dir = TestSupport.TempDir();
+        var run = Path.Combine(dir, "plain");
+        var train = Run("train", "--data", TestSupport.MnistDir, "--subset", "64", "--epochs", "1", "--model", "tiny",
+            "--timesteps", "10", "--batch-size", "64", "--out", run, "--preview-every", "0");
+        Assert.True(train.Code == 0, train.Err);
+        var digit = Run("sample", "--checkpoint", run, "--digit", "3", "--out", Path.Combine(dir, "x.png"));
+        Assert.Equal(ExitCodes.Failure, digit.Code);
+        AssertOneLineError(digit.Err, "--digit needs a class-conditional checkpoint (train with --conditional)");
+        var guidance = Run("sample", "--checkpoint", run, "--guidance", "3", "--out", Path.Combine(dir, "x.png"));
+        Assert.Equal(ExitCodes.Usage, guidance.Code);
+        AssertOneLineError(guidance.Err, "--guidance needs --digit or --digits");
+        var labelDrop = Run("train", "--data", TestSupport.MnistDir, "--subset", "64", "--label-drop", "0.3", "--out", Path.Combine(dir, "y"));
+        Assert.Equal(ExitCodes.Usage, labelDrop.Code);
+        AssertOneLineError(labelDrop.Err, "--label-drop applies to --conditional training only");
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Ddpm.Benchmarks;
 using Ddpm.Cli.Display;
 using Ddpm.Imaging;
+using Ddpm.Model;
 using Spectre.Console;
 
 namespace Ddpm.Cli.Commands;
@@ -18,11 +19,13 @@ internal static class BenchCommand
     private static readonly Option<bool> Quick = new("--quick") { Description = "Smoke run: 2 iterations, T = 50, no full ancestral sampling" };
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
+    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: fp32, or bf16 with fp32 master weights");
+    private static readonly Option<bool> SkipAncestral = new("--skip-ancestral") { Description = "Do not time the full T-step ancestral sampling (minutes at T = 1000)" };
 
     public static Command Create()
     {
         var command = new Command("bench", "Measure training and sampling speed, model-FLOPs utilisation against this machine's GEMM peak, and memory");
-        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads })
+        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral })
             command.Add(o);
         command.SetAction(parse =>
         {
@@ -38,7 +41,8 @@ internal static class BenchCommand
                 Iterations = quick ? 2 : parse.GetValue(Iterations),
                 Warmup = quick ? 1 : 3,
                 Timesteps = quick ? 50 : 1000,
-                FullAncestral = !quick,
+                FullAncestral = !quick && !parse.GetValue(SkipAncestral),
+                Precision = PrecisionNames.Parse(parse.GetValue(Precision)!),
             };
             var report = Bench.Run(options, new SyncProgress<string>(m => output.WriteLine($"bench: {m}...")));
             Print(output, report);
@@ -58,13 +62,13 @@ internal static class BenchCommand
         static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("measure").AddColumn("value");
         table.AddRow("machine", Markup.Escape(r.Machine));
-        table.AddRow("model", $"{r.Preset}, {r.Parameters:N0} parameters, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads");
+        table.AddRow("model", $"{r.Preset}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads");
         table.AddRow($"train images/s (batch {r.TrainBatch}; min / median / max)", S(r.TrainImagesPerSecond, "F1"));
         table.AddRow($"denoising-step images/s (batch {r.SampleBatch})", S(r.SampleImageStepsPerSecond, "F1"));
         foreach (var (name, stat) in r.Sample64Seconds) table.AddRow($"sample 64 images, {name} (s)", S(stat, "F2"));
         table.AddRow("GEMM peak fp32 / bf16 (GFLOP/s)", $"{F(r.GemmPeakGflopPerSecondFp32, "F1")} / {F(r.GemmPeakGflopPerSecondBf16, "F1")}");
         table.AddRow("achieved train / sample GFLOP/s", $"{F(r.TrainGflopPerSecond, "F1")} / {F(r.SampleGflopPerSecond, "F1")}");
-        table.AddRow("train model-FLOPs utilisation (of fp32 GEMM peak)", $"{F(100 * r.TrainModelFlopsUtilisation, "F1")} %");
+        table.AddRow($"train model-FLOPs utilisation (of {r.Precision} GEMM peak)", $"{F(100 * r.TrainModelFlopsUtilisation, "F1")} %");
         table.AddRow("resident memory peak / final (MiB)", $"{F(r.PeakResidentMiB, "F0")} / {F(r.FinalResidentMiB, "F0")}");
         table.AddRow($"live tensors after warm-up / after {r.MeasuredSteps} more steps", $"{r.LiveTensorsAfterWarmup} / {r.LiveTensorsAfterSteps}");
         TableOutput.Write(output, table);

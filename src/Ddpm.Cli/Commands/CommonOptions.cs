@@ -49,6 +49,13 @@ internal static class CommonOptions
         return option;
     }
 
+    public static Option<string> Precision(string description, string defaultValue = "fp32")
+    {
+        var option = new Option<string>("--precision") { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.AcceptOnlyFromAmong(PrecisionNames.All);
+        return option;
+    }
+
     public static Option<string> Sigma()
     {
         var option = new Option<string>("--sigma") { Description = "Reverse-process variance: beta (σ² = β_t) or beta-tilde (σ² = β̃_t)", DefaultValueFactory = _ => "beta" };
@@ -65,10 +72,19 @@ internal static class CommonOptions
         private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "DDIM steps (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
+        private readonly Option<string?> _precision = new("--precision") { Description = "Convolution precision while sampling: fp32 or bf16 (default: the one the checkpoint was trained with)" };
 
-        public SamplerSet() => _kind.AcceptOnlyFromAmong([.. Sampling.SamplerOptions.Names]);
+        public SamplerSet()
+        {
+            _kind.AcceptOnlyFromAmong([.. Sampling.SamplerOptions.Names]);
+            _precision.AcceptOnlyFromAmong(PrecisionNames.All);
+        }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _sigma];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _sigma, _precision];
+
+        /// <summary>Sets the model's compute precision: --precision if given, else the checkpoint's training precision.</summary>
+        public void ApplyPrecision(ParseResult parse, UNet model, Training.RunConfig config) =>
+            model.Precision = PrecisionNames.Parse(parse.GetValue(_precision) ?? config.Training.Precision);
 
         public Sampling.SamplerOptions Read(ParseResult parse)
         {

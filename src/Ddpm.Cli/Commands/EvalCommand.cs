@@ -5,6 +5,7 @@ using Ddpm.Cli.Display;
 using Ddpm.Data;
 using Ddpm.Evaluation;
 using Ddpm.Imaging;
+using Ddpm.Model;
 using Ddpm.Sampling;
 using Ddpm.Training;
 using Spectre.Console;
@@ -27,11 +28,15 @@ internal static class EvalCommand
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
+    private static readonly Option<string?> Guidance = CommonOptions.Check(new Option<string?>("--guidance") { Description = $"Conditional checkpoints: comma-separated guidance scales w, one row each (default {SampleCommand.DefaultGuidance})" },
+        text => text is null || TryParseScales(text, out _) ? null : $"--guidance must be a comma-separated list of numbers >= 0, got '{text}'");
+    private static readonly Option<string?> Digits = CommonOptions.Check(new Option<string?>("--digits") { Description = "Conditional checkpoints: classes to request, cycling (default: all)" },
+        text => text is null || ClassList.TryParse(text, out _) ? null : $"--digits must be a range like 0-9 or a comma-separated list, got '{text}'");
 
     public static Command Create()
     {
         var command = new Command("eval", "Score samples against the MNIST test set: FCD, precision, recall, confidence, class balance, beside the real-data floor");
-        foreach (var o in new Option[] { CheckpointPath, Samples, Count, Seed, BatchSize, DataDir, Classifier, Json, Threads }.Concat(Sampler.All))
+        foreach (var o in new Option[] { CheckpointPath, Samples, Count, Seed, BatchSize, DataDir, Classifier, Json, Threads, Guidance, Digits }.Concat(Sampler.All))
             command.Add(o);
         command.Add(TrainClassifierCommand.Create());
         command.Add(CreateReferences());
@@ -56,13 +61,15 @@ internal static class EvalCommand
         using var train = ImageDataset.Load(dataDir, DatasetSplit.Train);
         using var scope = NewDisposeScope();
 
-        Tensor images;
-        string name;
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var evaluator = new SampleEvaluator(classifier, test);
+        var reports = new List<QualityReport>();
         if (samples is not null)
         {
-            images = samples.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? NpzReader.Load(samples) : GridReader.Load(samples);
-            name = Path.GetFileName(samples);
+            if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
+                throw new UsageException("--guidance and --digits apply to --checkpoint");
+            var images = samples.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? NpzReader.Load(samples) : GridReader.Load(samples);
+            reports.Add(evaluator.Evaluate(Path.GetFileName(samples), images));
         }
         else
         {
@@ -72,23 +79,39 @@ internal static class EvalCommand
                 throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
             var sampler = Samplers.ForConfig(config.Diffusion, samplerOptions);
             using var model = Checkpoint.LoadModel(dir);
-            using var generator = new Generator((ulong)parse.GetValue(Seed));
+            Sampler.ApplyPrecision(parse, model, config);
             int n = parse.GetValue(Count);
-            output.WriteLine($"Sampling {n} images from {dir} ({Sampler.Describe(parse)})...");
-            images = SamplingView.Generate(model, sampler, config, n, parse.GetValue(BatchSize), generator, output);
-            name = $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)))} (seed {parse.GetValue(Seed)})";
+            var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)));
+            Tensor? labels = null;
+            double[] scales = [0];
+            if (config.Model.IsConditional)
+            {
+                int[] classes = Enumerable.Range(0, config.Model.NumClasses).ToArray();
+                if (parse.GetValue(Digits) is { } spec) ClassList.TryParse(spec, out classes);
+                labels = Generation.Cycling(ClassList.Check(classes, config.Model, "--digits"), n);
+                scales = [SampleCommand.DefaultGuidance];
+                if (parse.GetValue(Guidance) is { } text) TryParseScales(text, out scales);
+            }
+            else if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
+                ClassList.Check([], config.Model, parse.GetValue(Guidance) is not null ? "--guidance" : "--digits"); // throws: unconditional
+            foreach (double w in scales)
+            {
+                using var generator = new Generator((ulong)parse.GetValue(Seed)); // the same x_T for every w
+                output.WriteLine($"Sampling {n} images from {dir} ({Sampler.Describe(parse)}, {model.Precision.Name()}{(labels is null ? "" : $", guidance w = {w}")})...");
+                var images = SamplingView.Generate(model, sampler, n, new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = w }, generator, output);
+                reports.Add(evaluator.Evaluate(labels is null ? $"{run} (seed {parse.GetValue(Seed)})" : $"{run}, w = {w.ToString(CultureInfo.InvariantCulture)}", images, labels));
+            }
         }
-        using var evaluator = new SampleEvaluator(classifier, test);
         double sampleSeconds = clock.Elapsed.TotalSeconds;
-        var report = evaluator.Evaluate(name, images);
-        var floor = evaluator.Reference(train, report.N);
-        Print(output, [report, floor]);
+        var floor = evaluator.Reference(train, reports[0].N);
+        Print(output, [.. reports, floor]);
+        if (reports.Any(r => r.AccuracyPerClass is not null)) PrintAccuracy(output, reports);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"FCD depends on N; compare at equal N. Ratio to the real-data floor: {report.Fcd / Math.Max(floor.Fcd, 1e-12):F2}x. Time: {sampleSeconds:F0} s to get samples, {clock.Elapsed.TotalSeconds - sampleSeconds:F0} s to score."));
+            $"FCD depends on N; compare at equal N. Ratio to the real-data floor: {string.Join(", ", reports.Select(r => (r.Fcd / Math.Max(floor.Fcd, 1e-12)).ToString("F2", CultureInfo.InvariantCulture) + "x"))}. Time: {sampleSeconds:F0} s to get and score samples, {clock.Elapsed.TotalSeconds - sampleSeconds:F0} s for the floor."));
         if (parse.GetValue(Json) is { } json)
         {
-            File.WriteAllText(json, JsonSerializer.Serialize(new { samples = report, reference = floor, sampleSeconds },
-                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            object result = reports.Count == 1 ? new { samples = reports[0], reference = floor, sampleSeconds } : new { samples = reports, reference = floor, sampleSeconds };
+            File.WriteAllText(json, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
             output.WriteLine($"Wrote {json}");
         }
         return ExitCodes.Success;
@@ -125,6 +148,27 @@ internal static class EvalCommand
             table.AddRow(Markup.Escape(r.Name), r.N.ToString(CultureInfo.InvariantCulture), F(r.Fcd, "F3"), F(r.Precision, "F3"), F(r.Recall, "F3"),
                 F(r.MeanConfidence, "F3"), F(r.ConfidentFraction, "F3"), F(r.ClassEntropy, "F3"), string.Join(" ", r.ClassCounts));
         TableOutput.Write(output, table);
+    }
+
+    private static void PrintAccuracy(TextWriter output, IReadOnlyList<QualityReport> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("samples").AddColumn("accuracy");
+        for (int c = 0; c < MnistClassifier.Classes; c++) table.AddColumn(c.ToString(CultureInfo.InvariantCulture));
+        foreach (var r in rows.Where(r => r.AccuracyPerClass is not null))
+            table.AddRow([Markup.Escape(r.Name), F(r.ConditionalAccuracy!.Value, "P1"), .. r.AccuracyPerClass!.Select(a => double.IsNaN(a) ? "-" : F(a, "F2"))]);
+        output.WriteLine("Classifier accuracy on the requested class (how often a \"7\" is classified as 7):");
+        TableOutput.Write(output, table);
+    }
+
+    internal static bool TryParseScales(string text, out double[] scales)
+    {
+        scales = [];
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var parsed = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out parsed[i]) || !(parsed[i] >= 0) || !double.IsFinite(parsed[i])) return false;
+        scales = parsed;
+        return true;
     }
 
     private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);

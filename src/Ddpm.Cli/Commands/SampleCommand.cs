@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ddpm.Imaging;
+using Ddpm.Model;
 using Ddpm.Sampling;
 using Ddpm.Training;
 using Ddpm.Cli.Display;
@@ -7,10 +8,13 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Cli.Commands;
 
-/// <summary><c>ddpm sample</c>: Algorithm 2 from a checkpoint's EMA weights to a PNG grid (and optionally .npz).</summary>
+/// <summary><c>ddpm sample</c>: Algorithm 2 from a checkpoint's EMA weights to a PNG grid (and optionally .npz, a GIF and a strip of x_t).</summary>
 internal static class SampleCommand
 {
-    private static readonly Option<int> Count = CommonOptions.Positive(new Option<int>("--n") { Description = "Number of images", DefaultValueFactory = _ => 64 });
+    public const double DefaultGuidance = 2.0;
+    public const int TrajectoryRows = 8;
+
+    private static readonly Option<int> Count = CommonOptions.Positive(new Option<int>("--n") { Description = "Number of images (with --digits: per digit)", DefaultValueFactory = _ => 64 });
     private static readonly Option<string> Out = new("--out") { Description = "PNG grid to write", DefaultValueFactory = _ => "grid.png" };
     private static readonly Option<string?> CheckpointPath = new("--checkpoint") { Description = "Run or checkpoint folder (default: the newest under runs/)" };
     private static readonly Option<long> Seed = CommonOptions.Seed();
@@ -20,11 +24,20 @@ internal static class SampleCommand
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 2 });
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images denoised at once", DefaultValueFactory = _ => 64 });
     private static readonly Option<int> Threads = CommonOptions.Threads();
+    private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: generate this class only" };
+    private static readonly Option<string?> Digits = CommonOptions.Check(new Option<string?>("--digits") { Description = "Conditional checkpoints: one grid row per class, --n images each (e.g. 0-9 or 1,4,7)" },
+        text => text is null || ClassList.TryParse(text, out _) ? null : $"--digits must be a range like 0-9 or a comma-separated list, got '{text}'");
+    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Classifier-free guidance scale w: ε̃ = (1 + w) ε(x,t,c) − w ε(x,t,∅)", DefaultValueFactory = _ => DefaultGuidance }, allowZero: true);
+    private static readonly Option<string?> Gif = new("--gif") { Description = "Also write an animated GIF of the reverse process (the grid at every --gif-every steps)" };
+    private static readonly Option<int> GifEvery = CommonOptions.Positive(new Option<int>("--gif-every") { Description = "Sampler steps between GIF frames (0 = about 50 frames in all)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<string?> Trajectory = new("--trajectory") { Description = $"Also write a strip of x_t at --trajectory-t for the first {TrajectoryRows} images (the noise-demo figure in reverse)" };
+    private static readonly Option<string?> TrajectoryT = CommonOptions.Check(new Option<string?>("--trajectory-t") { Description = "Comma-separated t for --trajectory (default: T, 3T/4, T/2, 3T/10, T/10, T/20, T/50, 0; DDIM uses its nearest steps)" },
+        text => text is null || NoiseDemoCommand.TryParseSteps(text, out _) ? null : $"--trajectory-t must be a comma-separated list of integers, got '{text}'");
 
     public static Command Create()
     {
         var command = new Command("sample", "Generate images with the reverse process (Algorithm 2) from a checkpoint");
-        foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Npz, Columns, Scale, BatchSize, Threads }.Concat(Sampler.All))
+        foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Npz, Columns, Scale, BatchSize, Threads, Digit, Digits, Guidance, Gif, GifEvery, Trajectory, TrajectoryT }.Concat(Sampler.All))
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -36,25 +49,83 @@ internal static class SampleCommand
         var output = parse.InvocationConfiguration.Output;
         var samplerOptions = Sampler.Read(parse);
         var outPath = parse.GetValue(Out)!;
-        OutputPath.EnsureWritable(outPath);
-        if (parse.GetValue(Npz) is { } npzPath) OutputPath.EnsureWritable(npzPath);
+        var npzPath = parse.GetValue(Npz);
+        var gifPath = parse.GetValue(Gif);
+        var stripPath = parse.GetValue(Trajectory);
+        foreach (var path in new[] { outPath, npzPath, gifPath, stripPath }.OfType<string>()) OutputPath.EnsureWritable(path);
+        if (parse.GetValue(Digit) is not null && parse.GetValue(Digits) is not null) throw new UsageException("give at most one of --digit and --digits");
+        if (parse.GetResult(GifEvery) is { Implicit: false } && gifPath is null) throw new UsageException("--gif-every needs --gif");
+        if (parse.GetValue(TrajectoryT) is not null && stripPath is null) throw new UsageException("--trajectory-t needs --trajectory");
+
         var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
         var config = Checkpoint.ReadConfig(dir);
         var sampler = Samplers.ForConfig(config.Diffusion, samplerOptions);
         using var model = Checkpoint.LoadModel(dir);
-        int n = parse.GetValue(Count), batch = parse.GetValue(BatchSize);
-        output.WriteLine($"Sampling {n} images from {dir} ({config.Model.Preset}, {config.Diffusion.Schedule}, T = {config.Diffusion.Timesteps}; {Sampler.Describe(parse)})");
+        Sampler.ApplyPrecision(parse, model, config);
 
+        int n = parse.GetValue(Count), columns = parse.GetValue(Columns);
+        double guidance = parse.GetValue(Guidance);
         using var scope = NewDisposeScope();
+        Tensor? labels = null;
+        string what = $"{n} images";
+        if (parse.GetValue(Digit) is int digit)
+        {
+            var classes = ClassList.Check([digit], model.Config, "--digit");
+            labels = Generation.Cycling(classes, n);
+            what = $"{n} images of class {digit}, guidance w = {guidance}";
+        }
+        else if (parse.GetValue(Digits) is { } spec)
+        {
+            ClassList.TryParse(spec, out var parsed);
+            var classes = ClassList.Check(parsed, model.Config, "--digits");
+            labels = Generation.RowsOf(classes, n);
+            what = $"{classes.Count} rows of {n} (classes {string.Join(",", classes)}), guidance w = {guidance}";
+            n *= classes.Count;
+            if (columns == 0) columns = parse.GetValue(Count);
+        }
+        else if (parse.GetResult(Guidance) is { Implicit: false })
+            throw new UsageException("--guidance needs --digit or --digits");
+
+        int T = config.Diffusion.Timesteps;
+        int[] gifTimes = gifPath is null ? []
+            : TrajectoryRecorder.EveryKSteps(sampler, parse.GetValue(GifEvery) is var k and > 0 ? k : Math.Max(1, (int)Math.Ceiling(sampler.Steps / 50.0)));
+        int[] stripTimes = [];
+        if (stripPath is not null)
+        {
+            int[] requested = [T, 3 * T / 4, T / 2, 3 * T / 10, T / 10, T / 20, T / 50, 0];
+            if (parse.GetValue(TrajectoryT) is { } tText)
+            {
+                NoiseDemoCommand.TryParseSteps(tText, out requested);
+                if (requested.FirstOrDefault(t => t < 0 || t > T, -1) is var bad and >= 0) throw new UsageException($"--trajectory-t value {bad} is outside 0..{T}");
+            }
+            stripTimes = TrajectoryRecorder.NearestStates(sampler, requested);
+        }
+        using var recorder = gifTimes.Length + stripTimes.Length > 0 ? new TrajectoryRecorder(gifTimes.Concat(stripTimes)) : null;
+
+        output.WriteLine($"Sampling {what} from {dir} ({config.Model.Preset}, {config.Diffusion.Schedule}, T = {T}; {Sampler.Describe(parse)}, {model.Precision.Name()})");
         using var generator = new Generator((ulong)parse.GetValue(Seed));
         var started = DateTime.UtcNow;
-        var images = SamplingView.Generate(model, sampler, config, n, batch, generator, output);
-        ImageGrid.Save(images, outPath, parse.GetValue(Columns), scale: parse.GetValue(Scale));
+        var options = new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = guidance, Recorder = recorder };
+        var images = SamplingView.Generate(model, sampler, n, options, generator, output);
+        ImageGrid.Save(images, outPath, columns, scale: parse.GetValue(Scale));
         output.WriteLine($"Wrote {outPath} ({(DateTime.UtcNow - started).TotalSeconds:F1} s)");
-        if (parse.GetValue(Npz) is { } npz)
+        if (npzPath is not null)
         {
-            NpzWriter.Save(images, npz);
-            output.WriteLine($"Wrote {npz} (arr_0: {n}x{config.Model.ImageSize}x{config.Model.ImageSize}x{config.Model.ImageChannels} uint8)");
+            NpzWriter.Save(images, npzPath);
+            output.WriteLine($"Wrote {npzPath} (arr_0: {n}x{config.Model.ImageSize}x{config.Model.ImageSize}x{config.Model.ImageChannels} uint8)");
+        }
+        if (gifPath is not null)
+        {
+            AnimatedGif.Save(gifTimes.Select(recorder!.Frame).ToList(), gifPath, columns, parse.GetValue(Scale));
+            output.WriteLine($"Wrote {gifPath} ({gifTimes.Length} frames, t = {gifTimes[0]} to 0)");
+        }
+        if (stripPath is not null)
+        {
+            int rows = Math.Min(n, TrajectoryRows);
+            // One row per image, one column per t.
+            var tiles = stack(stripTimes.Select(t => recorder!.Frame(t).narrow(0, 0, rows)).ToArray(), 1).flatten(0, 1);
+            ImageGrid.Save(tiles, stripPath, columns: stripTimes.Length, scale: parse.GetValue(Scale));
+            output.WriteLine($"Wrote {stripPath} ({rows} image(s) x t = {string.Join(",", stripTimes)})");
         }
         return ExitCodes.Success;
     }

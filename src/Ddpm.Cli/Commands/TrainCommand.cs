@@ -5,6 +5,7 @@ using Ddpm.Cli.Display;
 using Ddpm.Data;
 using Ddpm.Evaluation;
 using Ddpm.Model;
+using Ddpm.Sampling;
 using Ddpm.Training;
 
 namespace Ddpm.Cli.Commands;
@@ -32,14 +33,19 @@ internal static class TrainCommand
     private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
     private static readonly Option<int> Threads = CommonOptions.Threads();
+    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "DDIM steps for previews and --eval-every, at most T (0 = the full T-step ancestral sampler)", DefaultValueFactory = _ => 50 }, allowZero: true);
+    private static readonly Option<bool> Conditional = new("--conditional") { Description = "Class-conditional model (the dataset's labels) for --digit and --guidance at sampling time" };
+    private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
+        p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);
+    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32", "bf16");
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
-    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out];
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop];
 
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads })
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -68,7 +74,10 @@ internal static class TrainCommand
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
             {
-                Model = UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1),
+                Model = UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1) with
+                {
+                    NumClasses = parse.GetValue(Conditional) ? (int)data.Labels.max().item<long>() + 1 : 0,
+                },
                 Diffusion = new DiffusionConfig { Schedule = parse.GetValue(Schedule)!, Timesteps = parse.GetValue(Timesteps) },
                 Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
                 Training = new OptimConfig
@@ -78,15 +87,19 @@ internal static class TrainCommand
                     WarmupSteps = parse.GetValue(Warmup),
                     EmaDecay = parse.GetValue(EmaDecay),
                     Seed = parse.GetValue(Seed),
+                    Precision = parse.GetValue(Precision)!,
+                    LabelDrop = parse.GetValue(LabelDrop),
                 },
             };
+            if (parse.GetResult(LabelDrop) is { Implicit: false } && !config.Model.IsConditional)
+                throw new UsageException("--label-drop applies to --conditional training only");
             if (data.Height != data.Width) throw new DdpmException($"{dataDir}: images must be square, got {data.Height}x{data.Width}");
             var runDir = parse.GetValue(Out) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
             if (File.Exists(Path.Combine(runDir, Checkpoint.FolderName, Checkpoint.ConfigFile)))
                 throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
             trainer = Trainer.Create(runDir, config, data);
-            output.WriteLine($"Training {config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
-                             $"{config.Diffusion.Schedule} schedule, T = {config.Diffusion.Timesteps}; run folder {runDir}");
+            output.WriteLine($"Training {(config.Model.IsConditional ? $"class-conditional ({config.Model.NumClasses} classes) " : "")}{config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
+                             $"{config.Diffusion.Schedule} schedule, T = {config.Diffusion.Timesteps}, {config.Training.Precision}; run folder {runDir}");
         }
 
         int evalEvery = parse.GetValue(EvalEvery);
@@ -107,6 +120,7 @@ internal static class TrainCommand
                 TimeLimit = minutes > 0 ? TimeSpan.FromMinutes(minutes) : null,
                 EvalEvery = evalEvery,
                 Evaluation = evaluator is null ? null : new TrainingEvaluation(evaluator, parse.GetValue(EvalN)),
+                Sampler = parse.GetValue(PreviewSteps) is var steps and > 0 ? new SamplerOptions { Kind = "ddim", Steps = steps } : new SamplerOptions(),
             };
             var result = TrainingView.Run(trainer, options, stop.Token, output);
             output.WriteLine(result.Outcome switch

@@ -1,4 +1,4 @@
-using Ddpm.Training;
+using Ddpm.Model;
 using Ddpm.Sampling;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -8,25 +8,16 @@ namespace Ddpm.Cli.Display;
 /// <summary>Draws N images from a model in batches, with a progress bar per batch on a terminal.</summary>
 internal static class SamplingView
 {
-    public static Tensor Generate(nn.Module<Tensor, Tensor, Tensor> model, ISampler sampler, RunConfig config, int n, int batch,
-        Generator generator, TextWriter output)
+    public static Tensor Generate(UNet model, ISampler sampler, int n, GenerationOptions options, Generator generator, TextWriter output)
     {
-        var chunks = new List<Tensor>();
-        long[] Shape(int count) => [count, config.Model.ImageChannels, config.Model.ImageSize, config.Model.ImageSize];
-        if (TrainingView.IsLive(output))
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    for (int done = 0; done < n; done += batch)
-                    {
-                        int count = Math.Min(batch, n - done);
-                        var task = ctx.AddTask($"images {done + 1}-{done + count} of {n}", maxValue: sampler.Steps);
-                        chunks.Add(sampler.Sample(model, Shape(count), generator, new SyncProgress<int>(v => task.Value = v)));
-                    }
-                });
-        else
-            for (int done = 0; done < n; done += batch)
-                chunks.Add(sampler.Sample(model, Shape(Math.Min(batch, n - done)), generator));
-        return cat(chunks, 0);
+        if (!TrainingView.IsLive(output)) return Generation.Run(model, sampler, n, options, generator);
+        Tensor? images = null;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx => images = Generation.Run(model, sampler, n, options, generator, (first, count) =>
+            {
+                var task = ctx.AddTask($"images {first + 1}-{first + count} of {n}", maxValue: sampler.Steps);
+                return new SyncProgress<int>(v => task.Value = v);
+            }));
+        return images!;
     }
 }

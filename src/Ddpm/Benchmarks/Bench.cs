@@ -18,6 +18,7 @@ public sealed record BenchOptions
     public int Timesteps { get; init; } = 1000;
     /// <summary>Also time a full ancestral (T-step) sampling of 64 images (minutes for T = 1000).</summary>
     public bool FullAncestral { get; init; } = true;
+    public Precision Precision { get; init; } = Precision.Fp32;
 }
 
 /// <summary>
@@ -34,7 +35,7 @@ public static class Bench
             Model = config,
             Diffusion = new DiffusionConfig { Timesteps = o.Timesteps },
             Data = new DataConfig(),
-            Training = new OptimConfig { BatchSize = o.TrainBatch, Seed = 0 },
+            Training = new OptimConfig { BatchSize = o.TrainBatch, Seed = 0, Precision = o.Precision.Name() },
         };
         using var images = rand(o.TrainBatch, 1, config.ImageSize, config.ImageSize) * 2 - 1;
         using var labels = zeros(o.TrainBatch, dtype: ScalarType.Int64);
@@ -79,6 +80,7 @@ public static class Bench
         return new BenchReport
         {
             Preset = o.Preset,
+            Precision = o.Precision.Name(),
             Parameters = trainer.Model.ParameterCount(),
             Threads = get_num_threads(),
             Machine = Machine(),
@@ -92,7 +94,7 @@ public static class Bench
             SampleGflopPerSecond = sampleGflops,
             GemmPeakGflopPerSecondFp32 = fp32,
             GemmPeakGflopPerSecondBf16 = bf16,
-            TrainModelFlopsUtilisation = trainGflops / fp32,
+            TrainModelFlopsUtilisation = trainGflops / (o.Precision == Precision.Bf16 ? bf16 : fp32),
             PeakResidentMiB = peakRss,
             FinalResidentMiB = rss,
             LiveTensorsAfterWarmup = liveAfterWarmup,

@@ -15,6 +15,8 @@ public sealed record Stat(double Min, double Median, double Max)
 public sealed record BenchReport
 {
     public required string Preset { get; init; }
+    /// <summary>Convolution compute precision ("fp32" or "bf16"); utilisation is against that precision's GEMM peak.</summary>
+    public required string Precision { get; init; }
     public required long Parameters { get; init; }
     public required int Threads { get; init; }
     public required string Machine { get; init; }
@@ -31,7 +33,7 @@ public sealed record BenchReport
     public required double SampleGflopPerSecond { get; init; }
     public required double GemmPeakGflopPerSecondFp32 { get; init; }
     public required double GemmPeakGflopPerSecondBf16 { get; init; }
-    /// <summary>Training GFLOP/s over the fp32 GEMM peak.</summary>
+    /// <summary>Training GFLOP/s over the GEMM peak of the compute precision.</summary>
     public required double TrainModelFlopsUtilisation { get; init; }
     public required double PeakResidentMiB { get; init; }
     public required double FinalResidentMiB { get; init; }

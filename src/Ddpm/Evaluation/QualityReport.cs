@@ -17,4 +17,8 @@ public sealed record QualityReport
     public required int[] ClassCounts { get; init; }
     /// <summary>Entropy of the predicted-class histogram over ln 10: 1 = all ten digits equally often.</summary>
     public required double ClassEntropy { get; init; }
+    /// <summary>Samples of a conditional model: fraction the classifier assigns to the class they were asked for.</summary>
+    public double? ConditionalAccuracy { get; init; }
+    /// <summary>The same per requested class 0..9 (NaN for a class not requested).</summary>
+    public double[]? AccuracyPerClass { get; init; }
 }

@@ -42,7 +42,8 @@ public sealed class SampleEvaluator : IDisposable
         return (cat(features, 0), cat(probabilities, 0));
     }
 
-    public QualityReport Evaluate(string name, Tensor images)
+    /// <param name="labels">For samples of a conditional model: the class each image was generated as (int64 [N]).</param>
+    public QualityReport Evaluate(string name, Tensor images, Tensor? labels = null)
     {
         long n = images.shape[0];
         if (n < NearestNeighbours + 2) throw new DdpmException($"at least {NearestNeighbours + 2} images are needed to evaluate, got {n}");
@@ -62,9 +63,26 @@ public sealed class SampleEvaluator : IDisposable
             double p = (double)c / n;
             entropy -= p * Math.Log(p);
         }
+        double? accuracy = null;
+        double[]? perClass = null;
+        if (labels is not null)
+        {
+            if (labels.shape[0] != n) throw new ArgumentException($"{labels.shape[0]} labels for {n} images", nameof(labels));
+            var correct = probabilities.argmax(1).eq(labels).to(ScalarType.Float32);
+            accuracy = correct.mean().item<float>();
+            var hits = correct.data<float>().ToArray();
+            var asked = labels.data<long>().ToArray();
+            perClass = Enumerable.Range(0, MnistClassifier.Classes).Select(c =>
+            {
+                var of = Enumerable.Range(0, (int)n).Where(i => asked[i] == c).ToList();
+                return of.Count == 0 ? double.NaN : of.Average(i => (double)hits[i]);
+            }).ToArray();
+        }
         return new QualityReport
         {
             Name = name,
+            ConditionalAccuracy = accuracy,
+            AccuracyPerClass = perClass,
             N = (int)n,
             Fcd = fcd,
             Precision = precision,

@@ -15,6 +15,13 @@ public static class ImageGrid
     /// <param name="scale">Integer upscaling of each pixel (nearest neighbour).</param>
     public static void Save(Tensor images, string path, int columns = 0, int padding = 2, int scale = 1)
     {
+        using var image = Render(images, columns, padding, scale);
+        SavePng(image, path);
+    }
+
+    /// <summary>The grid as an image (the caller disposes it); see <see cref="Save"/>.</summary>
+    public static Image<L8> Render(Tensor images, int columns = 0, int padding = 2, int scale = 1)
+    {
         if (images.dim() != 4 || images.shape[1] != 1)
             throw new ArgumentException($"expected [N, 1, H, W] images, got [{string.Join(", ", images.shape)}]", nameof(images));
         int n = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
@@ -33,9 +40,9 @@ public static class ImageGrid
             for (int y = 0; y < h; y++)
                 Array.Copy(pixels, i * h * w + y * w, canvas, (top + y) * width + left, w);
         }
-        using var image = Image.LoadPixelData<L8>(canvas, width, height);
+        var image = Image.LoadPixelData<L8>(canvas, width, height);
         if (scale > 1) image.Mutate(x => x.Resize(width * scale, height * scale, KnownResamplers.NearestNeighbor));
-        SavePng(image, path);
+        return image;
     }
 
     /// <summary>Pixel size of a grid of <paramref name="n"/> tiles of h×w before scaling.</summary>
@@ -45,15 +52,17 @@ public static class ImageGrid
         return (columns * (w + padding) + padding, rows * (h + padding) + padding);
     }
 
-    internal static void SavePng(Image image, string path)
+    internal static void SavePng(Image image, string path) => SaveAtomically(path, image.SaveAsPng);
+
+    /// <summary>Writes beside and renames, so an interrupted write never leaves a truncated image.</summary>
+    internal static void SaveAtomically(string path, Action<string> write)
     {
         try
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-            // Write beside and rename, so an interrupted write never leaves a truncated PNG.
             var tmp = path + ".tmp";
-            image.SaveAsPng(tmp);
+            write(tmp);
             File.Move(tmp, path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -15,6 +15,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     public UNetConfig Config { get; }
 
     private readonly TimeEmbedding timeEmbedding;
+    private readonly Embedding? classEmbedding;
     private readonly ConvNhwc inputConv;
     private readonly ModuleList<ResBlock> downBlocks = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> downsamplers = new();
@@ -34,6 +35,8 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         var width = config.ChannelMultipliers.Select(m => m * baseCh).ToArray();
 
         timeEmbedding = new TimeEmbedding(baseCh, timeDim);
+        // One extra row for the null class ∅ that label dropout trains (Ho & Salimans 2022).
+        if (config.IsConditional) classEmbedding = nn.Embedding(config.NumClasses + 1, timeDim);
         inputConv = new ConvNhwc(config.ImageChannels, baseCh, 3, padding: 1);
 
         int ch = baseCh;
@@ -70,11 +73,23 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         InitializeNormLayers(this);
     }
 
+    /// <summary>The label of the null class ∅ (unconditional ε) of a conditional model.</summary>
+    public int NullClass => Config.NumClasses;
+
+    /// <summary>ε_θ(x_t, t), unconditional: a conditional model is given the null class.</summary>
+    public override Tensor forward(Tensor x, Tensor t) => Forward(x, t, null);
+
+    /// <summary>ε_θ(x_t, t, c): the class embedding is added to the time embedding.</summary>
     /// <param name="x">Noisy images [B, C, H, W].</param>
     /// <param name="t">Int64 steps [B] in 1..T.</param>
-    public override Tensor forward(Tensor x, Tensor t)
+    /// <param name="labels">Int64 classes [B] in 0..NumClasses (NumClasses = ∅), or null for ∅; only for a conditional model.</param>
+    public Tensor Forward(Tensor x, Tensor t, Tensor? labels)
     {
         var emb = timeEmbedding.forward(t);
+        if (classEmbedding is not null)
+            emb = emb + classEmbedding.forward(labels ?? full(x.shape[0], NullClass, ScalarType.Int64));
+        else if (labels is not null)
+            throw new DdpmException("this model is unconditional: it takes no class labels (train with --conditional)");
         var h = inputConv.forward(x);
         var skips = new Stack<Tensor>();
         int block = 0, levels = Config.ChannelMultipliers.Length;
@@ -101,6 +116,19 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>Compute precision of every convolution (see <see cref="ConvNhwc.Precision"/>); not part of the architecture.</summary>
+    public Precision Precision
+    {
+        get => _precision;
+        set
+        {
+            _precision = value;
+            foreach (var (_, module) in named_modules())
+                if (module is ConvNhwc conv) conv.Precision = value;
+        }
+    }
+    private Precision _precision = Precision.Fp32;
 
     /// <summary>
     /// TorchSharp 0.107 allocates GroupNorm's affine parameters without setting them (garbage or NaN);

@@ -16,6 +16,9 @@ public sealed record UNetConfig
     /// <summary>Self-attention in the bottleneck (at the lowest resolution).</summary>
     public bool Attention { get; init; } = true;
     public double Dropout { get; init; }
+    /// <summary>Class-conditional when &gt; 0: labels 0..NumClasses−1 plus a null class ∅ = NumClasses (classifier-free guidance).</summary>
+    public int NumClasses { get; init; }
+    public bool IsConditional => NumClasses > 0;
 
     public static readonly IReadOnlyDictionary<string, UNetConfig> Presets = new Dictionary<string, UNetConfig>
     {
@@ -46,6 +49,7 @@ public sealed record UNetConfig
         if (ImageSize < factor || ImageSize % factor != 0)
             throw new DdpmException($"image size {ImageSize} cannot be halved {ChannelMultipliers.Length - 1} times by the model's levels");
         if (Dropout is < 0 or >= 1) throw new DdpmException($"dropout must be in [0, 1), got {Dropout}");
+        if (NumClasses < 0) throw new DdpmException($"number of classes must be >= 0, got {NumClasses}");
     }
 
     /// <summary>GroupNorm groups for a width: up to 8, keeping at least 4 channels per group.</summary>

@@ -19,6 +19,7 @@ public sealed class AncestralSampler(NoiseSchedule schedule, SigmaKind sigma = S
     public NoiseSchedule Schedule { get; } = schedule;
     public SigmaKind Sigma { get; } = sigma;
     public int Steps => Schedule.T;
+    public IReadOnlyList<int> States => Enumerable.Range(0, Schedule.T + 1).Reverse().ToArray();
 
     /// <summary>σ_t for t in 1..T.</summary>
     public double SigmaAt(int t) => Math.Sqrt(Sigma == SigmaKind.Beta ? Schedule.Beta[t] : Schedule.PosteriorVariance(t));
@@ -38,13 +39,13 @@ public sealed class AncestralSampler(NoiseSchedule schedule, SigmaKind sigma = S
     }
 
     public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
-        IProgress<int>? progress = null, CancellationToken cancellation = default)
+        IProgress<int>? progress = null, CancellationToken cancellation = default, Action<int, Tensor>? observe = null)
     {
         var steps = Enumerable.Range(1, Schedule.T).Reverse().ToArray(); // T..1
         return ReverseLoop.Run(model, shape, generator, steps, (x, epsilon, i) =>
         {
             int t = steps[i];
             return Step(x, epsilon, t, t > 1 ? randn(shape, generator: generator) : null);
-        }, progress, cancellation);
+        }, progress, cancellation, observe);
     }
 }

@@ -15,6 +15,7 @@ public sealed class DdimSampler : ISampler
     /// <summary>τ_1 &lt; … &lt; τ_S, evenly spaced in 1..T with τ_S = T.</summary>
     public IReadOnlyList<int> Timesteps { get; }
     public int Steps => Timesteps.Count;
+    public IReadOnlyList<int> States => Timesteps.Reverse().Append(0).ToArray();
 
     public DdimSampler(NoiseSchedule schedule, int steps, double eta = 0)
     {
@@ -48,13 +49,13 @@ public sealed class DdimSampler : ISampler
     }
 
     public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
-        IProgress<int>? progress = null, CancellationToken cancellation = default)
+        IProgress<int>? progress = null, CancellationToken cancellation = default, Action<int, Tensor>? observe = null)
     {
         var steps = Timesteps.Reverse().ToArray(); // τ_S..τ_1
         return ReverseLoop.Run(model, shape, generator, steps, (x, epsilon, i) =>
         {
             int t = steps[i], previous = i + 1 < steps.Length ? steps[i + 1] : 0;
             return Step(x, epsilon, t, previous, SigmaAt(t, previous) > 0 ? randn(shape, generator: generator) : null);
-        }, progress, cancellation);
+        }, progress, cancellation, observe);
     }
 }

@@ -12,7 +12,7 @@ internal static class ReverseLoop
     /// <param name="steps">The t of each model call, in the order they run (descending).</param>
     /// <param name="update">(x_t, ε̂, index into <paramref name="steps"/>) → the next x.</param>
     public static Tensor Run(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator, IReadOnlyList<int> steps,
-        Func<Tensor, Tensor, int, Tensor> update, IProgress<int>? progress, CancellationToken cancellation)
+        Func<Tensor, Tensor, int, Tensor> update, IProgress<int>? progress, CancellationToken cancellation, Action<int, Tensor>? observe = null)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -20,6 +20,7 @@ internal static class ReverseLoop
         {
             using var _ = no_grad();
             var x = randn(shape, generator: generator); // x_T
+            observe?.Invoke(steps.Count > 0 ? steps[0] : 0, x);
             for (int i = 0; i < steps.Count; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -28,6 +29,7 @@ internal static class ReverseLoop
                 var next = update(x, epsilon, i).contiguous().MoveToOuterDisposeScope();
                 x.Dispose();
                 x = next;
+                observe?.Invoke(i + 1 < steps.Count ? steps[i + 1] : 0, x);
                 progress?.Report(i + 1);
             }
             var images = x.clamp(-1, 1);

@@ -96,7 +96,7 @@ public static class Checkpoint
     public static UNet LoadModel(string checkpointDir, bool ema = true)
     {
         var config = ReadConfig(checkpointDir);
-        var model = new UNet(config.Model);
+        var model = new UNet(config.Model) { Precision = PrecisionNames.Parse(config.Training.Precision) };
         LoadWeights(model, Path.Combine(checkpointDir, ema ? EmaFile : ModelFile));
         return model;
     }

@@ -65,9 +65,15 @@ public sealed record OptimConfig
     public double GradClip { get; init; } = 1.0;
     public double EmaDecay { get; init; } = 0.999;
     public long Seed { get; init; }
+    /// <summary>Convolution compute precision, "fp32" or "bf16" (<see cref="Model.Precision"/>); master weights stay fp32.</summary>
+    public string Precision { get; init; } = "fp32";
+    /// <summary>Probability of replacing a label by the null class while training a conditional model.</summary>
+    public double LabelDrop { get; init; } = 0.1;
 
     public void Validate()
     {
+        Model.PrecisionNames.Parse(Precision);
+        if (LabelDrop is < 0 or > 1 || double.IsNaN(LabelDrop)) throw new DdpmException($"label drop probability must be in [0, 1], got {LabelDrop}");
         if (BatchSize < 1) throw new DdpmException($"batch size must be >= 1, got {BatchSize}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new DdpmException($"learning rate must be > 0, got {LearningRate}");
         if (WeightDecay < 0) throw new DdpmException($"weight decay must be >= 0, got {WeightDecay}");

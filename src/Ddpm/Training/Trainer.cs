@@ -22,6 +22,10 @@ public sealed record TrainerOptions
     /// <summary>Score the EMA weights every N epochs (0 = never; needs <see cref="Evaluation"/>).</summary>
     public int EvalEvery { get; init; }
     public Evaluation.TrainingEvaluation? Evaluation { get; init; }
+    /// <summary>Sampler for previews and evaluations during training: DDIM with 50 steps unless set (the full T-step chain would dominate short runs).</summary>
+    public SamplerOptions Sampler { get; init; } = DefaultSampler;
+
+    public static readonly SamplerOptions DefaultSampler = new() { Kind = "ddim", Steps = 50 };
 }
 
 /// <summary>
@@ -54,6 +58,7 @@ public sealed class Trainer : IDisposable
         Progress = progress;
         Process = NoiseProcesses.Create(config.Diffusion);
         var o = config.Training;
+        model.Precision = ema.Model.Precision = PrecisionNames.Parse(o.Precision);
         _optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
         _rng = new Generator((ulong)o.Seed);
     }
@@ -90,6 +95,8 @@ public sealed class Trainer : IDisposable
 
     private static void CheckData(RunConfig config, ImageDataset data)
     {
+        if (config.Model.IsConditional && data.Count > 0 && data.Labels.max().item<long>() >= config.Model.NumClasses)
+            throw new DdpmException($"{data.Source}: labels go up to {data.Labels.max().item<long>()} but the model has {config.Model.NumClasses} classes");
         if (data.Height != config.Model.ImageSize || data.Width != config.Model.ImageSize)
             throw new DdpmException($"{data.Source}: images are {data.Height}x{data.Width} but the model expects {config.Model.ImageSize}x{config.Model.ImageSize}");
         if (data.Count == 0) throw new DdpmException($"{data.Source}: no images");
@@ -107,8 +114,10 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// One optimizer step of Algorithm 1 on a batch of clean images: t ~ U{1..T}, ε ~ N(0, I),
     /// gradient step on ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖². Returns the loss.
+    /// A conditional model also gets the labels, each replaced by ∅ with probability p (label dropout,
+    /// Ho &amp; Salimans 2022 Algorithm 1), so one network learns ε(x, t, c) and ε(x, t, ∅).
     /// </summary>
-    public float TrainStep(Tensor x0)
+    public float TrainStep(Tensor x0, Tensor? labels = null)
     {
         using var scope = NewDisposeScope();
         Model.train();
@@ -116,7 +125,14 @@ public sealed class Trainer : IDisposable
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
         var t = randint(1, Process.Schedule.T + 1, [x0.shape[0]], dtype: ScalarType.Int64, generator: _rng);
         var (input, target) = Process.TrainingPair(x0, t, _rng);
-        var loss = Process.Loss(Model.forward(input, t), target);
+        Tensor? c = null;
+        if (Model.Config.IsConditional)
+        {
+            if (labels is null) throw new ArgumentNullException(nameof(labels), "a conditional model trains on labelled images");
+            var drop = rand([labels.shape[0]], generator: _rng) < Config.Training.LabelDrop;
+            c = where(drop, full_like(labels, Model.NullClass), labels);
+        }
+        var loss = Process.Loss(Model.Forward(input, t, c), target);
         float value = loss.item<float>();
         if (!float.IsFinite(value)) return value; // caller stops; weights stay as they were
         _optimizer.zero_grad();
@@ -174,7 +190,7 @@ public sealed class Trainer : IDisposable
                     {
                         var index = order.narrow(0, (long)s * batch, Math.Min(batch, _data.Count - (long)s * batch));
                         var x0 = _data.Images.index_select(0, index);
-                        loss = TrainStep(x0);
+                        loss = TrainStep(x0, Model.Config.IsConditional ? _data.Labels.index_select(0, index) : null);
                         if (!float.IsFinite(loss))
                             throw new TrainingDivergedException(
                                 $"loss became {loss} at step {Progress.GlobalStep + 1} (epoch {epoch + 1}); training stopped, the last good checkpoint is kept" +
@@ -186,11 +202,13 @@ public sealed class Trainer : IDisposable
                 }
             }
             var endOfEpoch = Stop(TrainingOutcome.Completed, epoch + 1, 0);
+            // Evaluations and previews do not count as training time (elapsed seconds, --max-minutes).
+            clock.Stop();
             if (options.Evaluation is { } evaluation && options.EvalEvery > 0 && ((epoch + 1) % options.EvalEvery == 0 || epoch + 1 == options.Epochs))
             {
                 try
                 {
-                    var sampler = Samplers.ForConfig(Config.Diffusion);
+                    var sampler = InTrainingSampler(options.Sampler);
                     observer.OnEvaluationStarted(evaluation.ProgressSteps(sampler));
                     int done = 0;
                     var report = evaluation.Evaluate(Ema.Model, sampler, [Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize],
@@ -203,9 +221,10 @@ public sealed class Trainer : IDisposable
             WritePlot();
             if (options.PreviewEvery > 0 && ((epoch + 1) % options.PreviewEvery == 0 || epoch + 1 == options.Epochs))
             {
-                try { observer.OnPreview(WritePreview(epoch + 1, options.PreviewCount, observer, cancellation)); }
+                try { observer.OnPreview(WritePreview(epoch + 1, options.PreviewCount, options.Sampler, observer, cancellation)); }
                 catch (OperationCanceledException) { return endOfEpoch with { Outcome = TrainingOutcome.Interrupted }; }
             }
+            clock.Start();
             if (epoch + 1 == options.Epochs) return endOfEpoch;
         }
         // Already at or past the requested epochs (e.g. resuming a finished run).
@@ -227,9 +246,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Samples from the EMA weights with a fixed seed, so previews of successive epochs are comparable.</summary>
-    public string WritePreview(int epoch, int count, ITrainingObserver? observer = null, CancellationToken cancellation = default)
+    public string WritePreview(int epoch, int count, SamplerOptions? samplerOptions = null, ITrainingObserver? observer = null, CancellationToken cancellation = default)
     {
-        var sampler = Samplers.ForConfig(Config.Diffusion);
+        var sampler = InTrainingSampler(samplerOptions ?? TrainerOptions.DefaultSampler);
         observer?.OnPreviewStarted(sampler.Steps);
         using var g = new Generator(12345);
         using var scope = NewDisposeScope();
@@ -239,6 +258,10 @@ public sealed class Trainer : IDisposable
         ImageGrid.Save(images, path, columns: (int)Math.Ceiling(Math.Sqrt(count)), scale: 2);
         return path;
     }
+
+    /// <summary>The preview/evaluation sampler, with DDIM steps capped at T (a short-T run keeps the default of 50).</summary>
+    private ISampler InTrainingSampler(SamplerOptions options) =>
+        Samplers.ForConfig(Config.Diffusion, options is { Kind: "ddim" } && options.Steps > Config.Diffusion.Timesteps ? options with { Steps = 0 } : options);
 
     public void Dispose()
     {

@@ -1,0 +1,35 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing.Processors.Quantization;
+using static TorchSharp.torch;
+
+namespace Ddpm.Imaging;
+
+/// <summary>An animated, looping GIF whose frames are image grids (e.g. x_t along the reverse process).</summary>
+public static class AnimatedGif
+{
+    /// <param name="frames">Each [N, 1, H, W] in [-1, 1], all the same shape.</param>
+    /// <param name="delayMs">Display time of each frame; the last one is held 4× longer.</param>
+    public static void Save(IReadOnlyList<Tensor> frames, string path, int columns = 0, int scale = 1, int delayMs = 80)
+    {
+        if (frames.Count == 0) throw new ArgumentException("no frames", nameof(frames));
+        using var gif = ImageGrid.Render(frames[0], columns, scale: scale).CloneAs<Rgba32>();
+        gif.Metadata.GetGifMetadata().RepeatCount = 0; // loop forever
+        SetDelay(gif.Frames.RootFrame, frames.Count == 1 ? 4 * delayMs : delayMs);
+        for (int i = 1; i < frames.Count; i++)
+        {
+            using var grid = ImageGrid.Render(frames[i], columns, scale: scale).CloneAs<Rgba32>();
+            if (grid.Width != gif.Width || grid.Height != gif.Height) throw new ArgumentException($"frame {i} has another size", nameof(frames));
+            SetDelay(gif.Frames.AddFrame(grid.Frames.RootFrame), i == frames.Count - 1 ? 4 * delayMs : delayMs);
+        }
+        ImageGrid.SaveAtomically(path, tmp => gif.Save(tmp, new GifEncoder { ColorTableMode = GifColorTableMode.Global, Quantizer = GrayPalette }));
+    }
+
+    // All 256 gray levels: the grids are 8-bit grayscale, so every frame is encoded exactly (no quantisation from the first frame's colours).
+    private static readonly PaletteQuantizer GrayPalette = new(
+        Enumerable.Range(0, 256).Select(v => Color.FromRgb((byte)v, (byte)v, (byte)v)).ToArray(), new QuantizerOptions { Dither = null });
+
+    // GIF delays are in hundredths of a second.
+    private static void SetDelay(ImageFrame frame, int delayMs) => frame.Metadata.GetGifMetadata().FrameDelay = Math.Max(2, delayMs / 10);
+}

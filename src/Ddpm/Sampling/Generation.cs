@@ -1,0 +1,46 @@
+using Ddpm.Model;
+using static TorchSharp.torch;
+
+namespace Ddpm.Sampling;
+
+/// <summary>What to generate besides the count: classes (conditional models), guidance and recording.</summary>
+public sealed record GenerationOptions
+{
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Class of each image (int64 [N]) for a conditional model; null = unconditional (∅ for a conditional model).</summary>
+    public Tensor? Labels { get; init; }
+    /// <summary>Classifier-free guidance scale w (with <see cref="Labels"/>).</summary>
+    public double Guidance { get; init; }
+    public TrajectoryRecorder? Recorder { get; init; }
+}
+
+/// <summary>N images from a sampler in batches, each batch with its labels and an optional trajectory recorder.</summary>
+public static class Generation
+{
+    /// <param name="progressFor">Progress for the batch of images [first, first + count): (first, count) → progress.</param>
+    public static Tensor Run(UNet model, ISampler sampler, int n, GenerationOptions options, Generator generator,
+        Func<int, int, IProgress<int>?>? progressFor = null, CancellationToken cancellation = default)
+    {
+        if (n < 1) throw new DdpmException($"number of images must be >= 1, got {n}");
+        if (options.BatchSize < 1) throw new DdpmException($"batch size must be >= 1, got {options.BatchSize}");
+        if (options.Labels is { } all && all.shape[0] != n) throw new ArgumentException($"{all.shape[0]} labels for {n} images", nameof(options));
+        var config = model.Config;
+        var chunks = new List<Tensor>();
+        for (int done = 0; done < n; done += options.BatchSize)
+        {
+            int count = Math.Min(options.BatchSize, n - done);
+            using var guided = options.Labels is { } labels ? new GuidedModel(model, labels.narrow(0, done, count), options.Guidance) : null;
+            chunks.Add(sampler.Sample(guided ?? (nn.Module<Tensor, Tensor, Tensor>)model, [count, config.ImageChannels, config.ImageSize, config.ImageSize],
+                generator, progressFor?.Invoke(done, count), cancellation, options.Recorder is { } r ? r.Observe : null));
+        }
+        return chunks.Count == 1 ? chunks[0] : cat(chunks, 0);
+    }
+
+    /// <summary>Labels for <paramref name="perDigit"/> images of each class in order: one grid row per class.</summary>
+    public static Tensor RowsOf(IReadOnlyList<int> classes, int perDigit) =>
+        tensor(classes.SelectMany(c => Enumerable.Repeat((long)c, perDigit)).ToArray());
+
+    /// <summary>n labels cycling through the classes (balanced when n is a multiple of the count).</summary>
+    public static Tensor Cycling(IReadOnlyList<int> classes, int n) =>
+        tensor(Enumerable.Range(0, n).Select(i => (long)classes[i % classes.Count]).ToArray());
+}
