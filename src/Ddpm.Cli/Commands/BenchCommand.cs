@@ -20,12 +20,13 @@ internal static class BenchCommand
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: fp32, or bf16 with fp32 master weights");
+    private static readonly Option<string?> Data = new("--data") { Description = "Train on a batch of this MNIST folder instead of uniform noise images" };
     private static readonly Option<bool> SkipAncestral = new("--skip-ancestral") { Description = "Do not time the full T-step ancestral sampling (minutes at T = 1000)" };
 
     public static Command Create()
     {
         var command = new Command("bench", "Measure training and sampling speed, model-FLOPs utilisation against this machine's GEMM peak, and memory");
-        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral })
+        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral, Data })
             command.Add(o);
         command.SetAction(parse =>
         {
@@ -43,6 +44,7 @@ internal static class BenchCommand
                 Timesteps = quick ? 50 : 1000,
                 FullAncestral = !quick && !parse.GetValue(SkipAncestral),
                 Precision = PrecisionNames.Parse(parse.GetValue(Precision)!),
+                DataPath = parse.GetValue(Data),
             };
             var report = Bench.Run(options, new SyncProgress<string>(m => output.WriteLine($"bench: {m}...")));
             Print(output, report);
@@ -62,7 +64,7 @@ internal static class BenchCommand
         static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("measure").AddColumn("value");
         table.AddRow("machine", Markup.Escape(r.Machine));
-        table.AddRow("model", $"{r.Preset}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads");
+        table.AddRow("model", $"{r.Preset}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads; training batch: {Markup.Escape(r.Data)}");
         table.AddRow($"train images/s (batch {r.TrainBatch}; min / median / max)", S(r.TrainImagesPerSecond, "F1"));
         table.AddRow($"denoising-step images/s (batch {r.SampleBatch})", S(r.SampleImageStepsPerSecond, "F1"));
         foreach (var (name, stat) in r.Sample64Seconds) table.AddRow($"sample 64 images, {name} (s)", S(stat, "F2"));

@@ -19,6 +19,8 @@ public sealed record BenchOptions
     /// <summary>Also time a full ancestral (T-step) sampling of 64 images (minutes for T = 1000).</summary>
     public bool FullAncestral { get; init; } = true;
     public Precision Precision { get; init; } = Precision.Fp32;
+    /// <summary>Train on the first batch of this MNIST folder instead of uniform noise images (speed can depend on the values).</summary>
+    public string? DataPath { get; init; }
 }
 
 /// <summary>
@@ -37,9 +39,10 @@ public static class Bench
             Data = new DataConfig(),
             Training = new OptimConfig { BatchSize = o.TrainBatch, Seed = 0, Precision = o.Precision.Name() },
         };
-        using var images = rand(o.TrainBatch, 1, config.ImageSize, config.ImageSize) * 2 - 1;
-        using var labels = zeros(o.TrainBatch, dtype: ScalarType.Int64);
-        using var data = ImageDataset.FromTensors(images, labels, "synthetic");
+        using var data = o.DataPath is { } path
+            ? ImageDataset.Load(path, DatasetSplit.Train, o.TrainBatch)
+            : ImageDataset.FromTensors(rand(o.TrainBatch, 1, config.ImageSize, config.ImageSize) * 2 - 1, zeros(o.TrainBatch, dtype: ScalarType.Int64), "synthetic");
+        if (data.Count < o.TrainBatch) throw new DdpmException($"{o.DataPath}: fewer than {o.TrainBatch} images for a training batch");
         using var trainer = Trainer.Create(Path.Combine(Path.GetTempPath(), "ddpm-bench"), runConfig, data);
         var stats = DisposeScopeManager.Statistics;
 
@@ -81,6 +84,7 @@ public static class Bench
         {
             Preset = o.Preset,
             Precision = o.Precision.Name(),
+            Data = data.Source,
             Parameters = trainer.Model.ParameterCount(),
             Threads = get_num_threads(),
             Machine = Machine(),

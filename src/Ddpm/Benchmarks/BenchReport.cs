@@ -17,6 +17,8 @@ public sealed record BenchReport
     public required string Preset { get; init; }
     /// <summary>Convolution compute precision ("fp32" or "bf16"); utilisation is against that precision's GEMM peak.</summary>
     public required string Precision { get; init; }
+    /// <summary>Where the training batch came from: a data folder, or "synthetic" (uniform noise).</summary>
+    public required string Data { get; init; }
     public required long Parameters { get; init; }
     public required int Threads { get; init; }
     public required string Machine { get; init; }
