@@ -15,9 +15,11 @@ public static class InputImage
         if (!File.Exists(path)) throw new DdpmException($"{path}: file not found");
         Image<Rgba32> image;
         try { image = Image.Load<Rgba32>(path); }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException)
+        catch (UnknownImageFormatException) { throw new DdpmException($"{path}: not a readable image (unknown format)"); }
+        catch (Exception e) when (e is InvalidImageContentException or NotSupportedException)
         {
-            throw new DdpmException($"{path}: not a readable image ({e.Message.TrimEnd('.')})");
+            // ImageSharp's messages can span lines; the error must stay one line.
+            throw new DdpmException($"{path}: not a readable image ({e.Message.Split('\n')[0].Trim().TrimEnd('.')})");
         }
         catch (IOException e) { throw new DdpmException($"{path}: cannot read ({e.Message})"); }
 
