@@ -5,7 +5,6 @@ using Ddpm.Model;
 using Ddpm.Sampling;
 using Ddpm.Schedules;
 using Ddpm.Training;
-using Spectre.Console;
 using static TorchSharp.torch;
 
 namespace Ddpm.Cli.Commands;
@@ -98,19 +97,9 @@ internal static class InpaintCommand
         output.WriteLine($"Inpainting {source}: {100 * (1 - knownFraction):F0}% of the pixels to fill, {n} completion(s); RePaint j = {repaint.JumpLength}, r = {repaint.JumpCount}: {repaint.Steps} model calls per image");
         using var generator = new Generator((ulong)parse.GetValue(Seed));
         var started = DateTime.UtcNow;
-        Tensor result;
-        if (Display.TrainingView.IsLive(output))
-        {
-            Tensor? done = null;
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("RePaint", maxValue: repaint.Steps);
-                    done = repaint.Inpaint(guided ?? (nn.Module<Tensor, Tensor, Tensor>)model, known, mask, generator, new SyncProgress<int>(v => task.Value = v));
-                });
-            result = done!;
-        }
-        else result = repaint.Inpaint(guided ?? (nn.Module<Tensor, Tensor, Tensor>)model, known, mask, generator);
+        var epsilonModel = guided ?? (nn.Module<Tensor, Tensor, Tensor>)model;
+        var result = Display.SamplingView.WithProgress("RePaint", repaint.Steps, output,
+            progress => repaint.Inpaint(epsilonModel, known, mask, generator, progress));
 
         // Row: input, masked input (missing pixels mid-gray), completions.
         var masked = image * mask;

@@ -20,4 +20,18 @@ internal static class SamplingView
             }));
         return images!;
     }
+
+    /// <summary>Runs one long job with a single progress bar on a terminal (plain otherwise).</summary>
+    public static Tensor WithProgress(string label, int steps, TextWriter output, Func<IProgress<int>?, Tensor> job)
+    {
+        if (!TrainingView.IsLive(output)) return job(null);
+        Tensor? result = null;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(label, maxValue: steps);
+                result = job(new SyncProgress<int>(v => task.Value = v));
+            });
+        return result!;
+    }
 }

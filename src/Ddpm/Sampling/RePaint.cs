@@ -29,13 +29,19 @@ public sealed class RePaint
         JumpLength = jumpLength;
         JumpCount = jumpCount;
         _step = new AncestralSampler(schedule);
+        _sequence = BuildSequence();
+        Steps = Enumerable.Range(1, _sequence.Count - 1).Count(i => _sequence[i] < _sequence[i - 1]);
     }
+
+    private readonly IReadOnlyList<int> _sequence;
 
     /// <summary>
     /// The t of every state visited, from T to 0: one step down at a time, and at every multiple of the jump
     /// length (below T) a walk back up by the jump length, JumpCount − 1 times (the paper's Fig. 3 schedule).
     /// </summary>
-    public IReadOnlyList<int> TimeSequence()
+    public IReadOnlyList<int> TimeSequence() => _sequence;
+
+    private List<int> BuildSequence()
     {
         int T = Schedule.T, j = JumpLength;
         var jumpsLeft = new Dictionary<int, int>();
@@ -54,21 +60,14 @@ public sealed class RePaint
     }
 
     /// <summary>Model evaluations per image (the downward moves of <see cref="TimeSequence"/>).</summary>
-    public int Steps
-    {
-        get
-        {
-            var s = TimeSequence();
-            return Enumerable.Range(1, s.Count - 1).Count(i => s[i] < s[i - 1]);
-        }
-    }
+    public int Steps { get; }
 
     /// <param name="known">Images [N, C, H, W] in [-1, 1]; only the pixels where <paramref name="mask"/> is 1 are used.</param>
     /// <param name="mask">1 = known (keep), 0 = generate; broadcastable to <paramref name="known"/>.</param>
     public Tensor Inpaint(nn.Module<Tensor, Tensor, Tensor> model, Tensor known, Tensor mask, Generator generator,
         IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
-        var sequence = TimeSequence();
+        var sequence = _sequence;
         var shape = known.shape;
         var keep = mask.to(ScalarType.Float32);
         bool wasTraining = model.training;
