@@ -58,6 +58,14 @@ public class CliTests
     [InlineData("eval --guidance 1,-2 --checkpoint x", "--guidance must be a comma-separated list of numbers >= 0")]
     [InlineData("sample --precision half", "'half' not recognized")]
     [InlineData("train --resume runs/x --precision fp32", "--precision cannot be combined with --resume")]
+    [InlineData("train --noise salt", "'salt' not recognized")]
+    [InlineData("train --noise blur --schedule cosine", "--schedule applies to gaussian and gamma noise; blur has its own severity schedule")]
+    [InlineData("train --gamma-theta0 0.01", "--gamma-theta0 applies to --noise gamma only")]
+    [InlineData("train --noise gamma --gamma-theta0 0", "--gamma-theta0 must be > 0")]
+    [InlineData("train --start-perturbation 0.1", "--start-perturbation applies to --noise blur and mask only")]
+    [InlineData("train --resume runs/x --noise mask", "--noise cannot be combined with --resume")]
+    [InlineData("noise-demo --noise mask --schedule cosine", "--schedule applies to gaussian and gamma noise")]
+    [InlineData("sample --sampler cold --eta 1", "--eta applies to --sampler ddim only")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
     [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
     public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)
@@ -180,6 +188,42 @@ public class CliTests
         Assert.True(noise.Code == 0, noise.Err);
         info = Image.Identify(demo);
         Assert.Equal((5 * 30 + 2, 5 * 3 * 30 + 2), (info.Width, info.Height));
+    }
+
+    [Fact]
+    public void Noise_types_train_sample_with_their_own_sampler_and_show_in_the_noise_demo()
+    {
+        var dir = TestSupport.TempDir();
+        var run = Path.Combine(dir, "mask");
+        var train = Run("train", "--data", TestSupport.MnistDir, "--subset", "128", "--epochs", "1", "--model", "tiny",
+            "--timesteps", "20", "--batch-size", "32", "--out", run, "--preview-every", "1", "--noise", "mask");
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("mask (cold diffusion), T = 20", train.Out);
+        Assert.True(File.Exists(Path.Combine(run, "previews", "epoch-0001.png")));
+
+        var grid = Path.Combine(dir, "grid.png");
+        var sample = Run("sample", "--checkpoint", run, "--n", "4", "--steps", "5", "--out", grid, "--noise", "mask");
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("cold diffusion (mask), 5 steps", sample.Out);
+        Assert.True(File.Exists(grid));
+
+        var ddim = Run("sample", "--checkpoint", run, "--sampler", "ddim", "--out", grid);
+        Assert.Equal(ExitCodes.Failure, ddim.Code);
+        AssertOneLineError(ddim.Err, "--sampler ddim does not fit a checkpoint trained with mask noise (use cold)");
+        var wrong = Run("eval", "--checkpoint", run, "--noise", "gamma", "--n", "5", "--data", TestSupport.MnistDir,
+            "--classifier", Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin"));
+        Assert.Equal(ExitCodes.Failure, wrong.Code);
+        AssertOneLineError(wrong.Err, "was trained with mask noise, not gamma");
+        var inpaint = Run("inpaint", "--checkpoint", run, "--from-test", "0", "--data", TestSupport.MnistDir, "--out", grid);
+        Assert.Equal(ExitCodes.Failure, inpaint.Code);
+        AssertOneLineError(inpaint.Err, "RePaint needs a Gaussian-noise checkpoint");
+
+        var demo = Path.Combine(dir, "demo.png");
+        var all = Run("noise-demo", "--data", TestSupport.MnistDir, "--noise", "all", "--t", "0,500,1000", "--rows", "2", "--scale", "1", "--out", demo);
+        Assert.True(all.Code == 0, all.Err);
+        Assert.Contains("gaussian noise, linear schedule; gamma noise, linear schedule; blur (cold diffusion); mask (cold diffusion)", all.Out);
+        var info = Image.Identify(demo);
+        Assert.Equal((3 * 30 + 2, 4 * 2 * 30 + 2), (info.Width, info.Height));
     }
 
     [Fact]

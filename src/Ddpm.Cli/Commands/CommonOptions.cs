@@ -32,6 +32,17 @@ internal static class CommonOptions
         return option;
     }
 
+    public static Option<string> Noise(bool allowAll = false, bool withDefault = true)
+    {
+        var option = new Option<string>("--noise")
+        {
+            Description = $"Corruption: {string.Join(", ", Diffusion.NoiseProcesses.Names)}{(allowAll ? ", or all" : "")} (blur and mask are cold diffusion)",
+        };
+        if (withDefault) option.DefaultValueFactory = _ => Diffusion.GaussianDiffusion.ProcessName;
+        option.AcceptOnlyFromAmong([.. Diffusion.NoiseProcesses.Names, .. allowAll ? new[] { "all" } : []]);
+        return option;
+    }
+
     public static Option<int> Timesteps() => Range(new Option<int>("--timesteps")
     {
         Description = "Number of diffusion steps T",
@@ -65,22 +76,24 @@ internal static class CommonOptions
 
     public static Sampling.SigmaKind ParseSigma(string value) => value == "beta-tilde" ? Sampling.SigmaKind.BetaTilde : Sampling.SigmaKind.Beta;
 
-    /// <summary>--sampler, --steps, --eta and --sigma, shared by sample and eval.</summary>
+    /// <summary>--sampler, --steps, --eta, --sigma, --precision and --noise, shared by sample and eval.</summary>
     public sealed class SamplerSet
     {
-        private readonly Option<string> _kind = new("--sampler") { Description = "ddpm (ancestral, all T steps) or ddim", DefaultValueFactory = _ => "ddpm" };
-        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "DDIM steps (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral, all T steps) or ddim for Gaussian noise; gamma and cold for those checkpoints (default: the checkpoint's own: ddpm, gamma or cold)" };
+        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Steps for ddim, gamma and cold (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
         private readonly Option<string?> _precision = new("--precision") { Description = "Convolution precision while sampling: fp32 or bf16 (default: the one the checkpoint was trained with)" };
+        private readonly Option<string> _noise = Noise(withDefault: false);
 
         public SamplerSet()
         {
             _kind.AcceptOnlyFromAmong([.. Sampling.SamplerOptions.Names]);
             _precision.AcceptOnlyFromAmong(PrecisionNames.All);
+            _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _sigma, _precision];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _sigma, _precision, _noise];
 
         /// <summary>Sets the model's compute precision: --precision if given, else the checkpoint's training precision.</summary>
         public void ApplyPrecision(ParseResult parse, UNet model, Training.RunConfig config) =>
@@ -88,15 +101,19 @@ internal static class CommonOptions
 
         public Sampling.SamplerOptions Read(ParseResult parse)
         {
-            var kind = parse.GetValue(_kind)!;
-            if (kind == "ddpm" && parse.GetResult(_eta) is { Implicit: false })
+            var kind = parse.GetValue(_kind);
+            if (kind != "ddim" && parse.GetResult(_eta) is { Implicit: false })
                 throw new UsageException("--eta applies to --sampler ddim only");
             return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), Sigma = ParseSigma(parse.GetValue(_sigma)!) };
         }
 
-        public string Describe(ParseResult parse) => parse.GetValue(_kind) == "ddim"
-            ? $"DDIM, {(parse.GetValue(_steps) is 0 ? "T" : parse.GetValue(_steps).ToString())} steps, η = {parse.GetValue(_eta)}"
-            : $"DDPM ancestral, σ² = {parse.GetValue(_sigma)}";
+        /// <summary>The sampler for a checkpoint, after checking --noise against it.</summary>
+        public Sampling.ISampler Create(ParseResult parse, string checkpointDir, Training.RunConfig config)
+        {
+            if (parse.GetValue(_noise) is { } noise && noise != config.Diffusion.Noise)
+                throw new DdpmException($"{checkpointDir} was trained with {config.Diffusion.Noise} noise, not {noise}");
+            return Sampling.Samplers.ForConfig(config.Diffusion, Read(parse));
+        }
     }
 
     public static Option<T> Positive<T>(Option<T> option, bool allowZero = false) where T : IComparable<T> =>

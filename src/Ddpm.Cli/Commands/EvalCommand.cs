@@ -48,7 +48,7 @@ internal static class EvalCommand
     {
         CommonOptions.ApplyThreads(parse.GetValue(Threads));
         var output = parse.InvocationConfiguration.Output;
-        var samplerOptions = Sampler.Read(parse);
+        Sampler.Read(parse); // usage errors before anything loads
         var checkpoint = parse.GetValue(CheckpointPath);
         var samples = parse.GetValue(Samples);
         if ((checkpoint is null) == (samples is null)) throw new UsageException("give exactly one of --checkpoint and --samples");
@@ -77,7 +77,7 @@ internal static class EvalCommand
             var config = Checkpoint.ReadConfig(dir);
             if (config.Model.ImageSize != 28 || config.Model.ImageChannels != 1)
                 throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
-            var sampler = Samplers.ForConfig(config.Diffusion, samplerOptions);
+            var sampler = Sampler.Create(parse, dir, config);
             using var model = Checkpoint.LoadModel(dir);
             Sampler.ApplyPrecision(parse, model, config);
             int n = parse.GetValue(Count);
@@ -97,7 +97,7 @@ internal static class EvalCommand
             foreach (double w in scales)
             {
                 using var generator = new Generator((ulong)parse.GetValue(Seed)); // the same x_T for every w
-                output.WriteLine($"Sampling {n} images from {dir} ({Sampler.Describe(parse)}, {model.Precision.Name()}{(labels is null ? "" : $", guidance w = {w}")})...");
+                output.WriteLine($"Sampling {n} images from {dir} ({Samplers.Describe(sampler)}, {model.Precision.Name()}{(labels is null ? "" : $", guidance w = {w}")})...");
                 var images = SamplingView.Generate(model, sampler, n, new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = w }, generator, output);
                 reports.Add(evaluator.Evaluate(labels is null ? $"{run} (seed {parse.GetValue(Seed)})" : $"{run}, w = {w.ToString(CultureInfo.InvariantCulture)}", images, labels));
             }

@@ -15,6 +15,7 @@ internal static class NoiseDemoCommand
         text => TryParseSteps(text, out _) ? null : $"--t must be a comma-separated list of integers, got '{text}'");
     private static readonly Option<string> Schedule = CommonOptions.Schedule(allowAll: true);
     private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
+    private static readonly Option<string> Noise = CommonOptions.Noise(allowAll: true);
     private static readonly Option<string> DataDir = CommonOptions.Data();
     private static readonly Option<int> Rows = CommonOptions.Positive(new Option<int>("--rows") { Description = "Number of digits (rows per schedule)", DefaultValueFactory = _ => 4 });
     private static readonly Option<string> Out = new("--out") { Description = "PNG to write", DefaultValueFactory = _ => "noise-demo.png" };
@@ -23,8 +24,8 @@ internal static class NoiseDemoCommand
 
     public static Command Create()
     {
-        var command = new Command("noise-demo", "Show the forward process: rows are digits, columns are x_t at the given t; --schedule all stacks one block per schedule");
-        foreach (var o in new Option[] { Steps, Schedule, Timesteps, DataDir, Rows, Out, Seed, Scale })
+        var command = new Command("noise-demo", "Show the forward process: rows are digits, columns are x_t at the given t; --schedule all and --noise all stack one block per schedule and noise type");
+        foreach (var o in new Option[] { Steps, Schedule, Noise, Timesteps, DataDir, Rows, Out, Seed, Scale })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -50,16 +51,25 @@ internal static class NoiseDemoCommand
         int T = parse.GetValue(Timesteps);
         if (ts.Any(t => t < 0 || t > T)) throw new UsageException($"--t value {ts.First(t => t < 0 || t > T)} is outside 0..{T}");
         var name = parse.GetValue(Schedule)!;
-        var schedules = (name == "all" ? NoiseSchedule.Names : [name]).Select(n => NoiseSchedule.Create(n, T)).ToList();
+        var noise = parse.GetValue(Noise)!;
+        var schedules = name == "all" ? NoiseSchedule.Names : [name];
+        var noises = noise == "all" ? NoiseProcesses.Names : [noise];
+        if (noises.All(n => !NoiseProcesses.UsesBetaSchedule(n)) && parse.GetResult(Schedule) is { Implicit: false })
+            throw new UsageException($"--schedule applies to gaussian and gamma noise; {noise} has its own severity schedule");
+        // One block per schedule for the noises that use β; blur and mask once each.
+        var configs = noises.SelectMany(n => NoiseProcesses.UsesBetaSchedule(n)
+            ? schedules.Select(s => new Training.DiffusionConfig { Noise = n, Schedule = s, Timesteps = T })
+            : [new Training.DiffusionConfig { Noise = n, Timesteps = T }]).ToList();
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 
         using var data = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Train, parse.GetValue(Rows));
         using var scope = NewDisposeScope();
-        using var generator = new Generator((ulong)parse.GetValue(Seed));
-        var tiles = NoiseDemo.Build(data.Images, schedules, ts, generator);
+        var processes = configs.Select(NoiseProcesses.Create).ToList();
+        var tiles = NoiseDemo.Build(data.Images, processes, ts, parse.GetValue(Seed));
+        foreach (var p in processes) (p as IDisposable)?.Dispose();
         ImageGrid.Save(tiles, outPath, columns: ts.Length, scale: parse.GetValue(Scale));
-        output.WriteLine($"Wrote {outPath}: {data.Count} digit(s) x t = {string.Join(",", ts)}; schedules (top to bottom): {string.Join(", ", schedules.Select(s => s.Name))}");
+        output.WriteLine($"Wrote {outPath}: {data.Count} digit(s) x t = {string.Join(",", ts)}; blocks (top to bottom): {string.Join("; ", configs.Select(c => c.Describe()))}");
         return ExitCodes.Success;
     }
 }

@@ -47,7 +47,7 @@ internal static class SampleCommand
     {
         CommonOptions.ApplyThreads(parse.GetValue(Threads));
         var output = parse.InvocationConfiguration.Output;
-        var samplerOptions = Sampler.Read(parse);
+        Sampler.Read(parse); // usage errors before anything loads
         var outPath = parse.GetValue(Out)!;
         var npzPath = parse.GetValue(Npz);
         var gifPath = parse.GetValue(Gif);
@@ -59,7 +59,7 @@ internal static class SampleCommand
 
         var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
         var config = Checkpoint.ReadConfig(dir);
-        var sampler = Samplers.ForConfig(config.Diffusion, samplerOptions);
+        var sampler = Sampler.Create(parse, dir, config);
         using var model = Checkpoint.LoadModel(dir);
         Sampler.ApplyPrecision(parse, model, config);
 
@@ -102,7 +102,7 @@ internal static class SampleCommand
         }
         using var recorder = gifTimes.Length + stripTimes.Length > 0 ? new TrajectoryRecorder(gifTimes.Concat(stripTimes)) : null;
 
-        output.WriteLine($"Sampling {what} from {dir} ({config.Model.Preset}, {config.Diffusion.Schedule}, T = {T}; {Sampler.Describe(parse)}, {model.Precision.Name()})");
+        output.WriteLine($"Sampling {what} from {dir} ({config.Model.Preset}, {config.Diffusion.Describe()}, T = {T}; {Samplers.Describe(sampler)}, {model.Precision.Name()})");
         using var generator = new Generator((ulong)parse.GetValue(Seed));
         var started = DateTime.UtcNow;
         var options = new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = guidance, Recorder = recorder };

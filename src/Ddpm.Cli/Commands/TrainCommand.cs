@@ -23,6 +23,9 @@ internal static class TrainCommand
         d => d is < 0 or >= 1 ? $"--ema-decay must be in [0, 1), got {d}" : null);
     private static readonly Option<string> Schedule = CommonOptions.Schedule();
     private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
+    private static readonly Option<string> Noise = CommonOptions.Noise();
+    private static readonly Option<double> GammaTheta0 = CommonOptions.Positive(new Option<double>("--gamma-theta0") { Description = "Gamma noise: the scale θ_0 (smaller = closer to Gaussian)", DefaultValueFactory = _ => Diffusion.GammaDiffusion.DefaultTheta0 });
+    private static readonly Option<double> StartPerturbation = CommonOptions.Positive(new Option<double>("--start-perturbation") { Description = "Blur and mask: σ of the noise added to the fully degraded start image when sampling", DefaultValueFactory = _ => Diffusion.ColdDiffusion.DefaultPerturbation }, allowZero: true);
     private static readonly Option<string> Preset = CommonOptions.Preset();
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default: runs/<date>-<time>)" };
@@ -33,19 +36,19 @@ internal static class TrainCommand
     private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
     private static readonly Option<int> Threads = CommonOptions.Threads();
-    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "DDIM steps for previews and --eval-every, at most T (0 = the full T-step ancestral sampler)", DefaultValueFactory = _ => 50 }, allowZero: true);
+    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every, at most T: DDIM for Gaussian noise, the noise type's own sampler otherwise (0 = all T steps)", DefaultValueFactory = _ => 50 }, allowZero: true);
     private static readonly Option<bool> Conditional = new("--conditional") { Description = "Class-conditional model (the dataset's labels) for --digit and --guidance at sampling time" };
     private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
         p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);
     private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32", "bf16");
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
-    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop];
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation];
 
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop })
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -70,6 +73,13 @@ internal static class TrainCommand
         }
         else
         {
+            var noise = parse.GetValue(Noise)!;
+            if (parse.GetResult(Schedule) is { Implicit: false } && !Diffusion.NoiseProcesses.UsesBetaSchedule(noise))
+                throw new UsageException($"--schedule applies to gaussian and gamma noise; {noise} has its own severity schedule");
+            if (parse.GetResult(GammaTheta0) is { Implicit: false } && noise != Diffusion.GammaDiffusion.ProcessName)
+                throw new UsageException("--gamma-theta0 applies to --noise gamma only");
+            if (parse.GetResult(StartPerturbation) is { Implicit: false } && Diffusion.NoiseProcesses.UsesBetaSchedule(noise))
+                throw new UsageException("--start-perturbation applies to --noise blur and mask only");
             var dataDir = parse.GetValue(DataDir)!;
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
@@ -78,7 +88,14 @@ internal static class TrainCommand
                 {
                     NumClasses = parse.GetValue(Conditional) ? (int)data.Labels.max().item<long>() + 1 : 0,
                 },
-                Diffusion = new DiffusionConfig { Schedule = parse.GetValue(Schedule)!, Timesteps = parse.GetValue(Timesteps) },
+                Diffusion = new DiffusionConfig
+                {
+                    Noise = parse.GetValue(Noise)!,
+                    Schedule = parse.GetValue(Schedule)!,
+                    Timesteps = parse.GetValue(Timesteps),
+                    GammaTheta0 = parse.GetValue(GammaTheta0),
+                    StartPerturbation = parse.GetValue(StartPerturbation),
+                },
                 Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
                 Training = new OptimConfig
                 {
@@ -99,7 +116,7 @@ internal static class TrainCommand
                 throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
             trainer = Trainer.Create(runDir, config, data);
             output.WriteLine($"Training {(config.Model.IsConditional ? $"class-conditional ({config.Model.NumClasses} classes) " : "")}{config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
-                             $"{config.Diffusion.Schedule} schedule, T = {config.Diffusion.Timesteps}, {config.Training.Precision}; run folder {runDir}");
+                             $"{config.Diffusion.Describe()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}; run folder {runDir}");
         }
 
         int evalEvery = parse.GetValue(EvalEvery);

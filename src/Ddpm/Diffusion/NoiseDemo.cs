@@ -1,35 +1,32 @@
-using Ddpm.Schedules;
 using static TorchSharp.torch;
 
 namespace Ddpm.Diffusion;
 
 /// <summary>
-/// The forward-process figure: each row one clean image, each column x_t at a chosen t (eq. 4). The same
-/// ε is used in every column and for every schedule, so differences come from ᾱ_t alone.
+/// The forward-process figure: each row one clean image, each column the corrupted x_t at a chosen t, one block of rows
+/// per noise process. Every tile of a row draws from a generator with the same seed, so Gaussian rows share one ε across
+/// columns and schedules and differences come from ᾱ_t alone.
 /// </summary>
 public static class NoiseDemo
 {
     /// <param name="images">[R, 1, H, W] clean images in [-1, 1].</param>
-    /// <returns>[S·R·C, 1, H, W] tiles, row-major for a grid of C = ts.Count columns; one block of R rows per schedule.</returns>
-    public static Tensor Build(Tensor images, IReadOnlyList<NoiseSchedule> schedules, IReadOnlyList<int> ts, Generator generator)
+    /// <returns>[P·R·C, 1, H, W] tiles, row-major for a grid of C = ts.Count columns; one block of R rows per process.</returns>
+    public static Tensor Build(Tensor images, IReadOnlyList<INoiseProcess> processes, IReadOnlyList<int> ts, long seed)
     {
-        foreach (var s in schedules)
+        foreach (var p in processes)
             foreach (var t in ts)
-                if (t < 0 || t > s.T) throw new DdpmException($"t = {t} is outside 0..{s.T} (T of the {s.Name} schedule)");
-        long rows = images.shape[0], cols = ts.Count;
-        var noise = randn(images.shape, generator: generator);
+                if (t < 0 || t > p.Schedule.T) throw new DdpmException($"t = {t} is outside 0..{p.Schedule.T} (T of {p.Name})");
         var tiles = new List<Tensor>();
-        foreach (var schedule in schedules)
-        {
-            using var process = new GaussianDiffusion(schedule);
-            var steps = tensor(ts.Select(t => (long)t).ToArray());
-            for (long r = 0; r < rows; r++)
+        foreach (var process in processes)
+            for (long r = 0; r < images.shape[0]; r++)
             {
-                var x0 = images[r].unsqueeze(0).expand(cols, -1, -1, -1);
-                var eps = noise[r].unsqueeze(0).expand(cols, -1, -1, -1);
-                tiles.Add(process.QSample(x0, steps, eps).clamp(-1, 1));
+                var x0 = images[r].unsqueeze(0);
+                foreach (var t in ts)
+                {
+                    using var g = new Generator((ulong)(seed + r));
+                    tiles.Add(process.TrainingPair(x0, tensor(new long[] { t }), g).Input.clamp(-1, 1));
+                }
             }
-        }
         return cat(tiles, 0);
     }
 }

@@ -1,12 +1,17 @@
 using Ddpm.Schedules;
 using Ddpm.Training;
+using static TorchSharp.torch;
 
 namespace Ddpm.Diffusion;
 
 /// <summary>Builds the noise process a config names.</summary>
 public static class NoiseProcesses
 {
-    public static readonly IReadOnlyList<string> Names = [GaussianDiffusion.ProcessName];
+    public static readonly IReadOnlyList<string> Names =
+        [GaussianDiffusion.ProcessName, GammaDiffusion.ProcessName, BlurDiffusion.ProcessName, MaskDiffusion.ProcessName];
+
+    /// <summary>Blur and mask have their own severity schedule; the β schedules apply to gaussian and gamma only.</summary>
+    public static bool UsesBetaSchedule(string noise) => noise is GaussianDiffusion.ProcessName or GammaDiffusion.ProcessName;
 
     public static INoiseProcess Create(DiffusionConfig config)
     {
@@ -14,7 +19,25 @@ public static class NoiseProcesses
         return config.Noise switch
         {
             GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule),
+            GammaDiffusion.ProcessName => new GammaDiffusion(schedule, config.GammaTheta0),
+            BlurDiffusion.ProcessName => new BlurDiffusion(schedule, config.DegradedMean, config.DegradedStd, config.StartPerturbation),
+            MaskDiffusion.ProcessName => new MaskDiffusion(schedule, config.StartPerturbation),
             _ => throw new DdpmException($"unknown noise type '{config.Noise}' (choose from {string.Join(", ", Names)})"),
         };
+    }
+
+    /// <summary>Checks a config before training and fills in what a process measures on the data (blur: the start statistics).</summary>
+    public static DiffusionConfig Prepare(DiffusionConfig config, Tensor images)
+    {
+        if (!Names.Contains(config.Noise)) throw new DdpmException($"unknown noise type '{config.Noise}' (choose from {string.Join(", ", Names)})");
+        if (!UsesBetaSchedule(config.Noise) && config.Schedule != "linear")
+            throw new DdpmException($"--schedule applies to gaussian and gamma noise; {config.Noise} has its own severity schedule");
+        if (config.Noise == GammaDiffusion.ProcessName && (!(config.GammaTheta0 > 0) || !double.IsFinite(config.GammaTheta0)))
+            throw new DdpmException($"gamma θ_0 must be > 0, got {config.GammaTheta0}");
+        if (config.StartPerturbation < 0 || !double.IsFinite(config.StartPerturbation))
+            throw new DdpmException($"start perturbation must be >= 0, got {config.StartPerturbation}");
+        if (config.Noise != BlurDiffusion.ProcessName || config.DegradedMean is not null) return config;
+        var (mean, std) = BlurDiffusion.StartStatistics(images);
+        return config with { DegradedMean = mean, DegradedStd = std };
     }
 }

@@ -19,11 +19,11 @@ public sealed class DdimSampler : ISampler
 
     public DdimSampler(NoiseSchedule schedule, int steps, double eta = 0)
     {
-        if (steps < 1 || steps > schedule.T) throw new DdpmException($"DDIM steps must be in 1..{schedule.T}, got {steps}");
+        if (steps == 0) throw new DdpmException($"DDIM steps must be in 1..{schedule.T}, got {steps}");
         if (eta < 0 || !double.IsFinite(eta)) throw new DdpmException($"DDIM eta must be >= 0, got {eta}");
         Schedule = schedule;
         Eta = eta;
-        Timesteps = Enumerable.Range(1, steps).Select(i => (int)Math.Round((double)i * schedule.T / steps)).ToArray();
+        Timesteps = StepSpacing.Even(schedule.T, steps, "DDIM");
     }
 
     /// <summary>σ for the step τ_i → τ_{i−1} (eq. 16): η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).</summary>

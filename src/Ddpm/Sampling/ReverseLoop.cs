@@ -4,22 +4,26 @@ using static TorchSharp.torch;
 namespace Ddpm.Sampling;
 
 /// <summary>
-/// The loop every sampler shares: x_T ~ N(0, I), then for each step a model call ε̂ = ε_θ(x_t, t) and the
+/// The loop every sampler shares: x_T ~ N(0, I) (or the sampler's own start), then for each step a model call ε̂ = ε_θ(x_t, t) and the
 /// sampler's own update, each step in its own dispose scope so memory stays flat; the result is clamped to [-1, 1].
 /// </summary>
 internal static class ReverseLoop
 {
     /// <param name="steps">The t of each model call, in the order they run (descending).</param>
-    /// <param name="update">(x_t, ε̂, index into <paramref name="steps"/>) → the next x.</param>
+    /// <param name="update">(x_t, model output, index into <paramref name="steps"/>) → the next x.</param>
+    /// <param name="start">Draws x_T; default standard normal.</param>
     public static Tensor Run(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator, IReadOnlyList<int> steps,
-        Func<Tensor, Tensor, int, Tensor> update, IProgress<int>? progress, CancellationToken cancellation, Action<int, Tensor>? observe = null)
+        Func<Tensor, Tensor, int, Tensor> update, IProgress<int>? progress, CancellationToken cancellation, Action<int, Tensor>? observe = null,
+        Func<Tensor>? start = null)
     {
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var _ = no_grad();
-            var x = randn(shape, generator: generator); // x_T
+            Tensor x;
+            using (var startScope = NewDisposeScope())
+                x = (start is null ? randn(shape, generator: generator) : start()).contiguous().MoveToOuterDisposeScope(); // x_T
             observe?.Invoke(steps.Count > 0 ? steps[0] : 0, x);
             for (int i = 0; i < steps.Count; i++)
             {

@@ -42,9 +42,21 @@ public sealed record RunConfig
 
 public sealed record DiffusionConfig
 {
+    /// <summary>gaussian, gamma, blur or mask (<see cref="Diffusion.NoiseProcesses.Names"/>).</summary>
     public string Noise { get; init; } = "gaussian";
+    /// <summary>The β schedule of gaussian and gamma noise; blur and mask have their own severity schedule.</summary>
     public string Schedule { get; init; } = "linear";
     public int Timesteps { get; init; } = 1000;
+    /// <summary>Gamma noise: the scale hyper-parameter θ_0 of Nachmani et al. 2021.</summary>
+    public double GammaTheta0 { get; init; } = Diffusion.GammaDiffusion.DefaultTheta0;
+    /// <summary>Blur: mean and standard deviation of the training images' mean pixel (the fully blurred image), measured when training starts.</summary>
+    public double? DegradedMean { get; init; }
+    public double? DegradedStd { get; init; }
+    /// <summary>Blur and mask: σ of the Gaussian perturbation added to the fully degraded start image so samples differ.</summary>
+    public double StartPerturbation { get; init; } = Diffusion.ColdDiffusion.DefaultPerturbation;
+
+    /// <summary>"gaussian noise, linear schedule" or "blur (cold diffusion)".</summary>
+    public string Describe() => Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} noise, {Schedule} schedule" : $"{Noise} (cold diffusion)";
 }
 
 public sealed record DataConfig

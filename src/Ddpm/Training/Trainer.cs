@@ -68,6 +68,7 @@ public sealed class Trainer : IDisposable
     {
         config.Training.Validate();
         CheckData(config, data);
+        config = config with { Diffusion = NoiseProcesses.Prepare(config.Diffusion, data.Images) };
         random.manual_seed(config.Training.Seed); // weight initialisation
         var model = new UNet(config.Model);
         var ema = Ema.CopyOf(model, config.Training.EmaDecay);
@@ -113,7 +114,8 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// One optimizer step of Algorithm 1 on a batch of clean images: t ~ U{1..T}, ε ~ N(0, I),
-    /// gradient step on ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖². Returns the loss.
+    /// gradient step on ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖² (the noise process supplies the pair and the loss,
+    /// so gamma noise and cold diffusion train through the same step). Returns the loss.
     /// A conditional model also gets the labels, each replaced by ∅ with probability p (label dropout,
     /// Ho &amp; Salimans 2022 Algorithm 1), so one network learns ε(x, t, c) and ε(x, t, ∅).
     /// </summary>
@@ -259,9 +261,15 @@ public sealed class Trainer : IDisposable
         return path;
     }
 
-    /// <summary>The preview/evaluation sampler, with DDIM steps capped at T (a short-T run keeps the default of 50).</summary>
-    private ISampler InTrainingSampler(SamplerOptions options) =>
-        Samplers.ForConfig(Config.Diffusion, options is { Kind: "ddim" } && options.Steps > Config.Diffusion.Timesteps ? options with { Steps = 0 } : options);
+    /// <summary>
+    /// The preview/evaluation sampler, with steps capped at T (a short-T run keeps the default of 50). Gamma, blur and
+    /// mask runs use their own sampler with the same number of steps.
+    /// </summary>
+    private ISampler InTrainingSampler(SamplerOptions options)
+    {
+        if (Config.Diffusion.Noise != GaussianDiffusion.ProcessName) options = options with { Kind = null };
+        return Samplers.ForConfig(Config.Diffusion, options.Steps > Config.Diffusion.Timesteps ? options with { Steps = 0 } : options);
+    }
 
     public void Dispose()
     {
