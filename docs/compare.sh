@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The schedule/noise comparison (EXPERIMENTS.md): trains each row with the same preset, seed and time budget,
-# scores it with `ddpm eval` at the same N and 50 model calls per image, saves a 64-image grid, and writes
+# scores it with `ddpm eval` at the same N and 50 model calls per image (Gaussian rows: DDIM with x̂_0 clipped,
+# which the schedules with ᾱ_T near 0 need; gamma: its sampler respaced; blur/mask: the cold sampler), saves a 64-image grid, and writes
 # table.md from the rows done so far. Rows run one after another (they would slow each other down).
 #
 #   docs/compare.sh [--minutes M] [--n N] [--out DIR] [ROW ...]
 #
 # ROW is schedule:NAME (Gaussian noise) or noise:NAME (linear schedule); default: all five schedules and the
-# three other noise types. A row whose eval.json exists is skipped, so the script can be re-run to resume.
+# three other noise types. A row whose eval.json exists is skipped, and a trained row is only evaluated, so the
+# script can be re-run to resume.
 # Needs a Release build (dotnet build -c Release) and jq. Set DDPM to run another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +31,9 @@ mkdir -p "$out"
 for row in "${rows[@]}"; do
   kind=${row%%:*} name=${row#*:}
   case $kind in
-    schedule) train=(--schedule "$name"); sampler=(--sampler ddim --steps 50);;
+    schedule) train=(--schedule "$name"); sampler=(--sampler ddim --steps 50 --clip-x0);;
     noise) train=(--schedule linear --noise "$name"); sampler=(--steps 50)
-           [ "$name" = gaussian ] && sampler=(--sampler ddim --steps 50);;
+           [ "$name" = gaussian ] && sampler=(--sampler ddim --steps 50 --clip-x0);;
     *) echo "compare: bad row '$row' (schedule:NAME or noise:NAME)" >&2; exit 2;;
   esac
   dir="$out/${kind}-${name}"

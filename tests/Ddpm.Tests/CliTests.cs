@@ -66,6 +66,7 @@ public class CliTests
     [InlineData("train --resume runs/x --noise mask", "--noise cannot be combined with --resume")]
     [InlineData("noise-demo --noise mask --schedule cosine", "--schedule applies to gaussian and gamma noise")]
     [InlineData("sample --sampler cold --eta 1", "--eta applies to --sampler ddim only")]
+    [InlineData("sample --clip-x0", "--clip-x0 applies to --sampler ddim only")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
     [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
     public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)

@@ -21,6 +21,25 @@ public class DdimTests
     }
 
     [Fact]
+    public void Clipping_clamps_x0_hat_to_the_data_range_and_keeps_the_predicted_noise()
+    {
+        // Cosine at T = 1000: ᾱ_T ≈ 2.4e-9, so a 1 % error in ε̂ puts x̂_0 hundreds of units away.
+        var schedule = NoiseSchedule.Create("cosine", 1000);
+        Assert.True(schedule.AlphaBar[1000] < 1e-8);
+        var clipped = new DdimSampler(schedule, 50, clipX0: true);
+        var plain = new DdimSampler(schedule, 50);
+        using var scope = NewDisposeScope();
+        var x = randn(2, 1, 4, 4, dtype: ScalarType.Float64);
+        var eps = x * 0.99;
+        var x0 = plain.Step(x, eps, 1000, 0, null);
+        Assert.True(x0.abs().max().item<double>() > 10);
+        Assert.True(clipped.Step(x, eps, 1000, 0, null).eq(x0.clamp(-1, 1)).all().item<bool>());
+        double ap = schedule.AlphaBar[980];
+        var expected = x0.clamp(-1, 1) * Math.Sqrt(ap) + eps * Math.Sqrt(1 - ap);
+        Assert.True(clipped.Step(x, eps, 1000, 980, null).allclose(expected, rtol: 0, atol: 1e-12));
+    }
+
+    [Fact]
     public void Eta_one_with_all_steps_is_the_ancestral_step_with_beta_tilde()
     {
         var schedule = NoiseSchedule.Create("cosine", 50);

@@ -83,6 +83,7 @@ internal static class CommonOptions
         private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Steps for ddim, gamma and cold (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
+        private readonly Option<bool> _clip = new("--clip-x0") { Description = "DDIM: clamp the predicted x_0 to [-1, 1] at every step (needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
         private readonly Option<string?> _precision = new("--precision") { Description = "Convolution precision while sampling: fp32 or bf16 (default: the one the checkpoint was trained with)" };
         private readonly Option<string> _noise = Noise(withDefault: false);
 
@@ -93,7 +94,7 @@ internal static class CommonOptions
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _sigma, _precision, _noise];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _precision, _noise];
 
         /// <summary>Sets the model's compute precision: --precision if given, else the checkpoint's training precision.</summary>
         public void ApplyPrecision(ParseResult parse, UNet model, Training.RunConfig config) =>
@@ -104,7 +105,9 @@ internal static class CommonOptions
             var kind = parse.GetValue(_kind);
             if (kind != "ddim" && parse.GetResult(_eta) is { Implicit: false })
                 throw new UsageException("--eta applies to --sampler ddim only");
-            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), Sigma = ParseSigma(parse.GetValue(_sigma)!) };
+            if (kind != "ddim" && parse.GetValue(_clip))
+                throw new UsageException("--clip-x0 applies to --sampler ddim only");
+            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!) };
         }
 
         /// <summary>The sampler for a checkpoint, after checking --noise against it.</summary>

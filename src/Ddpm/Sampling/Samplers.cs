@@ -14,6 +14,8 @@ public sealed record SamplerOptions
     /// <summary>Steps for ddim, gamma and cold (0 = all T).</summary>
     public int Steps { get; init; }
     public double Eta { get; init; }
+    /// <summary>DDIM: clamp x̂_0 to [-1, 1] at every step.</summary>
+    public bool ClipX0 { get; init; }
 }
 
 /// <summary>Picks the sampler that fits a checkpoint's noise process, and refuses combinations that do not fit.</summary>
@@ -31,7 +33,7 @@ public static class Samplers
     public static string Describe(ISampler sampler) => sampler switch
     {
         AncestralSampler a => $"DDPM ancestral, σ² = {(a.Sigma == SigmaKind.Beta ? "β" : "β̃")}",
-        DdimSampler d => $"DDIM, {d.Steps} steps, η = {d.Eta}",
+        DdimSampler d => $"DDIM, {d.Steps} steps, η = {d.Eta}{(d.ClipX0 ? ", x̂_0 clipped" : "")}",
         GammaSampler g => $"gamma (DDGM), {g.Steps} steps",
         ColdSampler c => $"cold diffusion ({c.Process.Name}), {c.Steps} steps",
         _ => sampler.GetType().Name,
@@ -48,12 +50,13 @@ public static class Samplers
         if (!allowed.Contains(kind))
             throw new DdpmException($"--sampler {kind} does not fit a checkpoint trained with {diffusion.Noise} noise (use {string.Join(" or ", allowed)})");
         if (kind is "gamma" or "cold" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
+        if (kind != "ddim" && options.ClipX0) throw new DdpmException("--clip-x0 applies to --sampler ddim only");
         var schedule = process.Schedule;
         return kind switch
         {
             "ddpm" when options.Steps is 0 || options.Steps == schedule.T => new AncestralSampler(schedule, options.Sigma),
             "ddpm" => throw new DdpmException($"the ddpm sampler always takes all T = {schedule.T} steps; use --sampler ddim for {options.Steps}"),
-            "ddim" => new DdimSampler(schedule, options.Steps == 0 ? schedule.T : options.Steps, options.Eta),
+            "ddim" => new DdimSampler(schedule, options.Steps == 0 ? schedule.T : options.Steps, options.Eta, options.ClipX0),
             "gamma" => new GammaSampler((GammaDiffusion)process, options.Steps),
             _ => new ColdSampler((ColdDiffusion)process, options.Steps),
         };
