@@ -49,8 +49,8 @@ done
 
 # The table: one line per finished row.
 {
-  echo "| row | noise | schedule | FCD (N = $n) | × floor | precision | recall | class entropy | confident | steps | training time |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| row | noise | schedule | FCD (N = $n) | × floor | precision | recall | class entropy | confident | steps | training time | images/s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for f in "$out"/*/eval.json; do
     dir=$(dirname "$f")
     jq -r --slurpfile cfg "$dir/checkpoint/config.json" --slurpfile prog "$dir/checkpoint/progress.json" --arg row "$(basename "$dir")" '
@@ -58,10 +58,11 @@ done
        (.samples.fcd * 10 | round / 10 | tostring), ((.samples.fcd / .reference.fcd) * 10 | round / 10 | tostring) + "×",
        (.samples.precision * 100 | round | tostring) + "%", (.samples.recall * 100 | round | tostring) + "%",
        (.samples.classEntropy * 100 | round / 100 | tostring), (.samples.confidentFraction * 100 | round | tostring) + "%",
-       ($prog[0].globalStep | tostring), (($prog[0].elapsedSeconds / 60) * 10 | round / 10 | tostring) + " min"]
+       ($prog[0].globalStep | tostring), (($prog[0].elapsedSeconds / 60) * 10 | round / 10 | tostring) + " min",
+       ($prog[0].globalStep * $cfg[0].training.batchSize / $prog[0].elapsedSeconds | round | tostring)]
       | "| " + join(" | ") + " |"' "$f"
   done
-  jq -r '"| real MNIST train (floor) | | | \(.reference.fcd * 10 | round / 10) | 1× | \(.reference.precision * 100 | round)% | \(.reference.recall * 100 | round)% | \(.reference.classEntropy * 100 | round / 100) | \(.reference.confidentFraction * 100 | round)% | | |"' \
+  jq -r '"| real MNIST train (floor) | | | \(.reference.fcd * 10 | round / 10) | 1× | \(.reference.precision * 100 | round)% | \(.reference.recall * 100 | round)% | \(.reference.classEntropy * 100 | round / 100) | \(.reference.confidentFraction * 100 | round)% | | | |"' \
     "$(ls "$out"/*/eval.json | head -n 1)"
 } > "$out/table.md"
 cat "$out/table.md"
