@@ -32,7 +32,7 @@ for row in "${rows[@]}"; do
   kind=${row%%:*} name=${row#*:}
   case $kind in
     schedule) train=(--schedule "$name"); sampler=(--sampler ddim --steps 50 --clip-x0);;
-    noise) train=(--schedule linear --noise "$name"); sampler=(--steps 50)
+    noise) train=(--noise "$name"); sampler=(--steps 50)
            [ "$name" = gaussian ] && sampler=(--sampler ddim --steps 50 --clip-x0);;
     *) echo "compare: bad row '$row' (schedule:NAME or noise:NAME)" >&2; exit 2;;
   esac
