@@ -32,7 +32,7 @@ public static class Samplers
     /// <summary>One line for progress messages, e.g. "DDIM, 50 steps, η = 0".</summary>
     public static string Describe(ISampler sampler) => sampler switch
     {
-        AncestralSampler a => $"DDPM ancestral, σ² = {(a.Sigma == SigmaKind.Beta ? "β" : "β̃")}",
+        AncestralSampler a => $"DDPM ancestral, σ² = {(a.Sigma == SigmaKind.Beta ? "beta" : "beta-tilde")}",
         DdimSampler d => $"DDIM, {d.Steps} steps, η = {d.Eta}{(d.ClipX0 ? ", x̂_0 clipped" : "")}",
         GammaSampler g => $"gamma (DDGM), {g.Steps} steps",
         ColdSampler c => $"cold diffusion ({c.Process.Name}), {c.Steps} steps",
