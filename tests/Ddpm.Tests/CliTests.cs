@@ -95,9 +95,9 @@ public class CliTests
     public void Bench_quick_runs_and_prints_every_field()
     {
         var json = Path.Combine(TestSupport.TempDir(), "bench.json");
-        var (code, output, err) = Run("bench", "--quick", "--model", "tiny", "--batch-size", "16", "--sample-batch", "8", "--json", json, "--precision", "bf16");
+        var (code, output, err) = Run("bench", "--quick", "--model", "tiny", "--batch-size", "16", "--sample-batch", "8", "--json", json, "--precision", "bf16", "--layers");
         Assert.True(code == 0, err);
-        foreach (var field in new[] { "train images/s", "denoising-step images/s", "sample 64 images, ddim 50 steps", "GEMM peak fp32 / bf16",
+        foreach (var field in new[] { "each layer alone", "GroupNorm 16 @7x7", "outside the model", "train images/s", "denoising-step images/s", "sample 64 images, ddim 50 steps", "GEMM peak fp32 / bf16",
                      "model-FLOPs utilisation", "resident memory peak / final", "live tensors after warm-up" })
             Assert.Contains(field, output);
         var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
@@ -105,6 +105,7 @@ public class CliTests
         Assert.True(report.GetProperty("forwardGflopPerImage").GetDouble() > 0);
         Assert.Equal("bf16", report.GetProperty("precision").GetString());
         Assert.Contains("of bf16 GEMM peak", output);
+        Assert.True(report.GetProperty("layers").GetArrayLength() > 10);
         // No timing assertions: this is a smoke test. Live tensors must not grow with steps.
         Assert.Equal(report.GetProperty("liveTensorsAfterWarmup").GetInt64(), report.GetProperty("liveTensorsAfterSteps").GetInt64());
     }

@@ -36,6 +36,8 @@ public class TrainingTests
         var losses = File.ReadLines(Path.Combine(run, LossLog.FileName)).Skip(1)
             .Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(96, losses.Count);
+        Assert.All(File.ReadLines(Path.Combine(run, LossLog.FileName)).Skip(1),
+            l => Assert.InRange(double.Parse(l.Split(',')[5], System.Globalization.CultureInfo.InvariantCulture), 50, 20_000)); // resident MiB
         Assert.All(losses, l => Assert.True(double.IsFinite(l)));
         double first = losses.Take(10).Average(), last = losses.TakeLast(10).Average();
         Assert.True(last < 0.7 * first, $"loss did not go down: first 10 steps {first:F3}, last 10 {last:F3}");

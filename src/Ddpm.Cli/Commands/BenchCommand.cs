@@ -21,12 +21,13 @@ internal static class BenchCommand
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: fp32, or bf16 with fp32 master weights");
     private static readonly Option<string?> Data = new("--data") { Description = "Train on a batch of this MNIST folder instead of uniform noise images" };
+    private static readonly Option<bool> Layers = new("--layers") { Description = "Also time each layer of the training step alone: where the step's time goes" };
     private static readonly Option<bool> SkipAncestral = new("--skip-ancestral") { Description = "Do not time the full T-step ancestral sampling (minutes at T = 1000)" };
 
     public static Command Create()
     {
         var command = new Command("bench", "Measure training and sampling speed, model-FLOPs utilisation against this machine's GEMM peak, and memory");
-        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral, Data })
+        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral, Data, Layers })
             command.Add(o);
         command.SetAction(parse =>
         {
@@ -45,6 +46,7 @@ internal static class BenchCommand
                 FullAncestral = !quick && !parse.GetValue(SkipAncestral),
                 Precision = PrecisionNames.Parse(parse.GetValue(Precision)!),
                 DataPath = parse.GetValue(Data),
+                Layers = parse.GetValue(Layers),
             };
             var report = Bench.Run(options, new SyncProgress<string>(m => output.WriteLine($"bench: {m}...")));
             Print(output, report);
@@ -73,6 +75,19 @@ internal static class BenchCommand
         table.AddRow($"train model-FLOPs utilisation (of {r.Precision} GEMM peak)", $"{F(100 * r.TrainModelFlopsUtilisation, "F1")} %");
         table.AddRow("resident memory peak / final (MiB)", $"{F(r.PeakResidentMiB, "F0")} / {F(r.FinalResidentMiB, "F0")}");
         table.AddRow($"live tensors after warm-up / after {r.MeasuredSteps} more steps", $"{r.LiveTensorsAfterWarmup} / {r.LiveTensorsAfterSteps}");
+        TableOutput.Write(output, table);
+        if (r.Layers is { } layers) PrintLayers(output, layers, r.TrainBatch);
+    }
+
+    private static void PrintLayers(TextWriter output, IReadOnlyList<LayerTiming> layers, int batch)
+    {
+        static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
+        double step = layers.Sum(l => l.TotalMs);
+        var table = new Table().Border(TableBorder.Rounded).Title($"training step, batch {batch}: each layer alone")
+            .AddColumn("layer").AddColumn("calls").AddColumn("forward ms").AddColumn("backward ms").AddColumn("share").AddColumn("GFLOP/s");
+        foreach (var l in layers.OrderByDescending(l => l.TotalMs))
+            table.AddRow(Markup.Escape(l.Layer), l.Count.ToString(CultureInfo.InvariantCulture), F(l.ForwardMs, "F1"), F(l.BackwardMs, "F1"),
+                $"{F(100 * l.TotalMs / step, "F1")} %", l.Gflop > 0 && l.TotalMs > 0 ? F(l.Gflop / (l.TotalMs / 1000), "F0") : "");
         TableOutput.Write(output, table);
     }
 }

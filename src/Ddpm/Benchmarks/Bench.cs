@@ -21,6 +21,8 @@ public sealed record BenchOptions
     public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Train on the first batch of this MNIST folder instead of uniform noise images (speed can depend on the values).</summary>
     public string? DataPath { get; init; }
+    /// <summary>Also time every layer of the training step alone (<see cref="LayerProfile"/>).</summary>
+    public bool Layers { get; init; }
 }
 
 /// <summary>
@@ -52,6 +54,15 @@ public static class Bench
         for (int i = 0; i < o.Iterations; i++) trainer.TrainStep(data.Images);
         long liveAfter = stats.ThreadTotalLiveCount;
 
+        IReadOnlyList<LayerTiming>? layers = null;
+        if (o.Layers)
+        {
+            progress?.Report("layers one by one");
+            using var scope = NewDisposeScope();
+            layers = LayerProfile.Run(trainer.Model, randn(o.TrainBatch, 1, config.ImageSize, config.ImageSize),
+                randint(1, o.Timesteps + 1, [o.TrainBatch], dtype: ScalarType.Int64), 1000 * Stat.Of(trainTimes).Median, o.Iterations);
+        }
+
         progress?.Report("denoising steps");
         var model = trainer.Ema.Model;
         model.eval();
@@ -79,7 +90,7 @@ public static class Bench
         var train = Stat.Of(trainTimes.Select(t => o.TrainBatch / t).ToArray());
         var sample = Stat.Of(sampleTimes.Select(t => o.SampleBatch / t).ToArray());
         double trainGflops = train.Median * 3 * forward / 1e9, sampleGflops = sample.Median * forward / 1e9;
-        var (peakRss, rss) = ResidentMemory();
+        var (peakRss, rss) = Runtime.ProcessMemory.Resident();
         return new BenchReport
         {
             Preset = o.Preset,
@@ -104,6 +115,7 @@ public static class Bench
             LiveTensorsAfterWarmup = liveAfterWarmup,
             LiveTensorsAfterSteps = liveAfter,
             MeasuredSteps = o.Iterations,
+            Layers = layers,
         };
     }
 
@@ -136,16 +148,6 @@ public static class Bench
         var b = randn(size, size).to(dtype);
         var times = Time(2, repeats, () => { using var s = NewDisposeScope(); a.matmul(b); });
         return 2.0 * size * size * size / times.Min() / 1e9;
-    }
-
-    /// <summary>Peak (VmHWM) and current (VmRSS) resident memory in MiB, from /proc/self/status.</summary>
-    public static (double Peak, double Current) ResidentMemory()
-    {
-        const string status = "/proc/self/status";
-        if (!File.Exists(status)) return (double.NaN, Environment.WorkingSet / 1048576.0);
-        double Read(string key) => File.ReadLines(status).Where(l => l.StartsWith(key, StringComparison.Ordinal))
-            .Select(l => double.Parse(l.Split(':')[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024).FirstOrDefault(double.NaN);
-        return (Read("VmHWM"), Read("VmRSS"));
     }
 
     private static string Machine()

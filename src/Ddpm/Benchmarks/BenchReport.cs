@@ -42,4 +42,6 @@ public sealed record BenchReport
     public required long LiveTensorsAfterWarmup { get; init; }
     public required long LiveTensorsAfterSteps { get; init; }
     public required int MeasuredSteps { get; init; }
+    /// <summary>Per-layer time of a training step (with --layers), rows summing to the step.</summary>
+    public IReadOnlyList<LayerTiming>? Layers { get; init; }
 }

@@ -47,8 +47,8 @@ public sealed class ConvNhwc : nn.Module<Tensor, Tensor>
         {
             const ScalarType bf16 = ScalarType.BFloat16;
             return nn.functional.conv2d(Layout.ToChannelsLast(x).to(bf16), Layout.ToChannelsLast(conv.weight!).to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1)
-                .to(ScalarType.Float32);
+                .to(ScalarType.Float32).contiguous();
         }
-        return nn.functional.conv2d(Layout.ToChannelsLast(x), Layout.ToChannelsLast(conv.weight!), conv.bias, _stride, _padding, [1, 1], 1);
+        return nn.functional.conv2d(Layout.ToChannelsLast(x), Layout.ToChannelsLast(conv.weight!), conv.bias, _stride, _padding, [1, 1], 1).contiguous();
     }
 }

@@ -32,9 +32,9 @@ public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
 
     public override Tensor forward(Tensor x, Tensor timeEmbedding)
     {
-        var h = conv1.forward(nn.functional.silu(norm1.forward(x)));
-        h = h + time.forward(nn.functional.silu(timeEmbedding)).unsqueeze(-1).unsqueeze(-1);
-        h = conv2.forward(dropout.forward(nn.functional.silu(norm2.forward(h))));
-        return h + skip.forward(x);
+        var h = conv1.call(nn.functional.silu(norm1.call(x)));
+        h = h + time.call(nn.functional.silu(timeEmbedding)).unsqueeze(-1).unsqueeze(-1);
+        h = conv2.call(dropout.call(nn.functional.silu(norm2.call(h))));
+        return h + skip.call(x);
     }
 }

@@ -26,9 +26,9 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
     {
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         // [B, 3C, H, W] → 3 × [B, heads, HW, C/heads]
-        var parts = qkv.forward(norm.forward(x)).reshape(b, 3, _heads, c / _heads, h * w).permute(1, 0, 2, 4, 3).unbind(0);
+        var parts = qkv.call(norm.call(x)).reshape(b, 3, _heads, c / _heads, h * w).permute(1, 0, 2, 4, 3).unbind(0);
         var attended = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2]);
         var merged = attended.permute(0, 1, 3, 2).reshape(b, c, h, w);
-        return x + proj.forward(merged);
+        return x + proj.call(merged);
     }
 }

@@ -33,5 +33,5 @@ public sealed class TimeEmbedding : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor t) =>
-        fc2.forward(nn.functional.silu(fc1.forward(Sinusoidal(t, _dim).to(fc1.weight!.dtype))));
+        fc2.call(nn.functional.silu(fc1.call(Sinusoidal(t, _dim).to(fc1.weight!.dtype))));
 }

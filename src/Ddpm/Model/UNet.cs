@@ -85,34 +85,34 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="labels">Int64 classes [B] in 0..NumClasses (NumClasses = ∅), or null for ∅; only for a conditional model.</param>
     public Tensor Forward(Tensor x, Tensor t, Tensor? labels)
     {
-        var emb = timeEmbedding.forward(t);
+        var emb = timeEmbedding.call(t);
         if (classEmbedding is not null)
-            emb = emb + classEmbedding.forward(labels ?? full(x.shape[0], NullClass, ScalarType.Int64));
+            emb = emb + classEmbedding.call(labels ?? full(x.shape[0], NullClass, ScalarType.Int64));
         else if (labels is not null)
             throw new DdpmException("this model is unconditional: it takes no class labels (train with --conditional)");
-        var h = inputConv.forward(x);
+        var h = inputConv.call(x);
         var skips = new Stack<Tensor>();
         int block = 0, levels = Config.ChannelMultipliers.Length;
         for (int level = 0; level < levels; level++)
         {
             for (int b = 0; b < Config.BlocksPerLevel; b++)
             {
-                h = downBlocks[block++].forward(h, emb);
+                h = downBlocks[block++].call(h, emb);
                 skips.Push(h);
             }
-            if (level < levels - 1) h = downsamplers[level].forward(h);
+            if (level < levels - 1) h = downsamplers[level].call(h);
         }
 
-        h = mid2.forward(midAttention.forward(mid1.forward(h, emb)), emb);
+        h = mid2.call(midAttention.call(mid1.call(h, emb)), emb);
 
         block = 0;
         for (int level = levels - 1; level >= 0; level--)
         {
             for (int b = 0; b < Config.BlocksPerLevel; b++)
-                h = upBlocks[block++].forward(cat([h, skips.Pop()], 1), emb);
-            if (level > 0) h = upsamplers[levels - 1 - level].forward(h);
+                h = upBlocks[block++].call(cat([h, skips.Pop()], 1), emb);
+            if (level > 0) h = upsamplers[levels - 1 - level].call(h);
         }
-        return outputConv.forward(nn.functional.silu(outputNorm.forward(h)));
+        return outputConv.call(nn.functional.silu(outputNorm.call(h)));
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
@@ -157,6 +157,6 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         }
 
         public override Tensor forward(Tensor x) =>
-            conv.forward(nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
+            conv.call(nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
     }
 }

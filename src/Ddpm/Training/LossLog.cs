@@ -4,12 +4,13 @@ namespace Ddpm.Training;
 
 /// <summary>
 /// loss.csv of a run: one row per optimizer step. On resume, rows past the checkpoint's step are
-/// dropped (they belong to work that was lost), so the file always matches the weights.
+/// dropped (they belong to work that was lost), so the file always matches the weights. The resident memory
+/// column shows whether memory stays flat over a long run.
 /// </summary>
 public sealed class LossLog : IDisposable
 {
     public const string FileName = "loss.csv";
-    public const string Header = "step,epoch,loss,lr,elapsed_s";
+    public const string Header = "step,epoch,loss,lr,elapsed_s,rss_mib";
     private readonly StreamWriter _writer;
 
     private LossLog(StreamWriter writer) => _writer = writer;
@@ -25,8 +26,8 @@ public sealed class LossLog : IDisposable
         return new LossLog(new StreamWriter(path, append: true));
     }
 
-    public void Append(long step, int epoch, double loss, double lr, double elapsedSeconds) =>
-        _writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{step},{epoch},{loss:G6},{lr:G4},{elapsedSeconds:F2}"));
+    public void Append(long step, int epoch, double loss, double lr, double elapsedSeconds, double residentMiB) =>
+        _writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{step},{epoch},{loss:G6},{lr:G4},{elapsedSeconds:F2},{residentMiB:F0}"));
 
     public void Flush() => _writer.Flush();
 

@@ -199,7 +199,8 @@ public sealed class Trainer : IDisposable
                                 (Directory.Exists(checkpoint) ? $" at {checkpoint}" : " (none was saved yet)") + "; try a lower --lr");
                         throughput.Add(index.shape[0], clock.Elapsed - started);
                     }
-                    log.Append(Progress.GlobalStep, epoch + 1, loss, LearningRateAt(Progress.GlobalStep - 1), elapsedBefore + clock.Elapsed.TotalSeconds);
+                    log.Append(Progress.GlobalStep, epoch + 1, loss, LearningRateAt(Progress.GlobalStep - 1), elapsedBefore + clock.Elapsed.TotalSeconds,
+                        Runtime.ProcessMemory.Resident().Current);
                     observer.OnStep(Status(epoch, s + 1));
                 }
             }
