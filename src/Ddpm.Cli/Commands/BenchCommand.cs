@@ -13,13 +13,13 @@ namespace Ddpm.Cli.Commands;
 internal static class BenchCommand
 {
     private static readonly Option<string> Preset = CommonOptions.Preset();
-    private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Training batch", DefaultValueFactory = _ => 128 });
+    private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Training batch (as in training)", DefaultValueFactory = _ => 64 });
     private static readonly Option<int> SampleBatch = CommonOptions.Positive(new Option<int>("--sample-batch") { Description = "Images per denoising step", DefaultValueFactory = _ => 64 });
     private static readonly Option<int> Iterations = CommonOptions.Range(new Option<int>("--iterations") { Description = "Timed iterations per measurement (after 3 warm-up ones)", DefaultValueFactory = _ => 10 }, 1, 10_000);
     private static readonly Option<bool> Quick = new("--quick") { Description = "Smoke run: 2 iterations, T = 50, no full ancestral sampling" };
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
-    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: fp32, or bf16 with fp32 master weights");
+    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: bf16 with fp32 master weights (as in training), or fp32", "bf16");
     private static readonly Option<string?> Data = new("--data") { Description = "Train on a batch of this MNIST folder instead of uniform noise images" };
     private static readonly Option<bool> Layers = new("--layers") { Description = "Also time each layer of the training step alone: where the step's time goes" };
     private static readonly Option<bool> SkipAncestral = new("--skip-ancestral") { Description = "Do not time the full T-step ancestral sampling (minutes at T = 1000)" };

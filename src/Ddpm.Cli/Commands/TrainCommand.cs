@@ -16,7 +16,7 @@ internal static class TrainCommand
     private static readonly Option<int> Epochs = CommonOptions.Positive(new Option<int>("--epochs") { Description = "Total epochs to train (a resumed run continues up to this number)", DefaultValueFactory = _ => 10 });
     private static readonly Option<string> DataDir = CommonOptions.Data();
     private static readonly Option<int> Subset = CommonOptions.Positive(new Option<int>("--subset") { Description = "Train on the first N images only (0 = all)", DefaultValueFactory = _ => 0 }, allowZero: true);
-    private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per optimizer step", DefaultValueFactory = _ => 128 });
+    private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per optimizer step", DefaultValueFactory = _ => 64 });
     private static readonly Option<double> LearningRate = CommonOptions.Positive(new Option<double>("--lr") { Description = "AdamW learning rate (after warm-up)", DefaultValueFactory = _ => 1e-3 });
     private static readonly Option<int> Warmup = CommonOptions.Positive(new Option<int>("--warmup") { Description = "Linear learning-rate warm-up steps", DefaultValueFactory = _ => 200 }, allowZero: true);
     private static readonly Option<double> EmaDecay = CommonOptions.Check(new Option<double>("--ema-decay") { Description = "Decay of the EMA weights used for sampling", DefaultValueFactory = _ => 0.999 },

@@ -11,14 +11,14 @@ namespace Ddpm.Benchmarks;
 public sealed record BenchOptions
 {
     public string Preset { get; init; } = UNetConfig.DefaultPreset;
-    public int TrainBatch { get; init; } = 128;
+    public int TrainBatch { get; init; } = 64;
     public int SampleBatch { get; init; } = 64;
     public int Warmup { get; init; } = 3;
     public int Iterations { get; init; } = 10;
     public int Timesteps { get; init; } = 1000;
     /// <summary>Also time a full ancestral (T-step) sampling of 64 images (minutes for T = 1000).</summary>
     public bool FullAncestral { get; init; } = true;
-    public Precision Precision { get; init; } = Precision.Fp32;
+    public Precision Precision { get; init; } = Precision.Bf16;
     /// <summary>Train on the first batch of this MNIST folder instead of uniform noise images (speed can depend on the values).</summary>
     public string? DataPath { get; init; }
     /// <summary>Also time every layer of the training step alone (<see cref="LayerProfile"/>).</summary>

@@ -70,7 +70,7 @@ public sealed record DataConfig
 
 public sealed record OptimConfig
 {
-    public int BatchSize { get; init; } = 128;
+    public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; }
     public int WarmupSteps { get; init; } = 200;
