@@ -21,7 +21,7 @@ public sealed record LayerTiming(string Layer, int Count, double ForwardMs, doub
 /// Per-layer time of a training step: each layer call of one forward pass is captured with a forward hook
 /// (its module and inputs), then run alone, forward and backward, on those inputs. What no layer accounts for
 /// is reported as glue: inside blocks (SiLU, residual and time-embedding adds), between blocks (concatenation,
-/// the loss) and outside the model (gradient clipping, AdamW, EMA). Layers timed alone miss cache effects
+/// the output SiLU) and outside the model (noise, loss, gradient clipping, AdamW, EMA). Layers timed alone miss cache effects
 /// between neighbours, so the rows are estimates that the glue rows reconcile with the measured step.
 /// </summary>
 public static class LayerProfile
