@@ -10,11 +10,13 @@ internal static class GradientCheck
     /// Every parameter gradient of the real model (fp32 master weights, computing in <paramref name="precision"/>)
     /// matches a float64 copy (default layout) on the same inputs, within a relative error.
     /// </summary>
-    public static void AgainstFloat64(string preset, Precision precision, double tolerance, int repeats, int seed)
+    /// <param name="architecture">An <see cref="Architectures"/> variant, built without zero init (which would make most gradients 0).</param>
+    public static void AgainstFloat64(string preset, Precision precision, double tolerance, int repeats, int seed, string architecture = Architectures.Seed)
     {
         random.manual_seed(seed);
-        using var model = new UNet(UNetConfig.FromPreset(preset)) { Precision = precision };
-        using var reference = new UNet(UNetConfig.FromPreset(preset));
+        var config = Architectures.Apply(UNetConfig.FromPreset(preset), architecture) with { ZeroInit = false };
+        using var model = new UNet(config) { Precision = precision };
+        using var reference = new UNet(config);
         reference.load_state_dict(model.state_dict());
         reference.to(ScalarType.Float64);
         using var scope = NewDisposeScope();

@@ -21,6 +21,21 @@ internal static class CommonOptions
         DefaultValueFactory = _ => 0,
     }, allowZero: true);
 
+    /// <summary>A string option restricted to <paramref name="values"/>; without a default it reads as null when not given.</summary>
+    public static Option<string> OneOf(string name, string description, IReadOnlyList<string> values, string defaultValue)
+    {
+        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.AcceptOnlyFromAmong([.. values]);
+        return option;
+    }
+
+    public static Option<string?> OneOf(string name, string description, IReadOnlyList<string> values)
+    {
+        var option = new Option<string?>(name) { Description = description };
+        option.AcceptOnlyFromAmong([.. values]);
+        return option;
+    }
+
     public static Option<string> Schedule(bool allowAll = false)
     {
         var option = new Option<string>("--schedule")
@@ -79,11 +94,11 @@ internal static class CommonOptions
     /// <summary>--sampler, --steps, --eta, --sigma, --precision and --noise, shared by sample and eval.</summary>
     public sealed class SamplerSet
     {
-        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral, all T steps) or ddim for Gaussian noise; gamma and cold for those checkpoints (default: the checkpoint's own: ddpm, gamma or cold)" };
-        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Steps for ddim, gamma and cold (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral), ddim or dpm++2m (DPM-Solver++ 2M) for Gaussian noise; gamma and cold for those checkpoints (default: the checkpoint's own: ddpm, gamma or cold)" };
+        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Sampler steps, evenly spaced in 1..T (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
-        private readonly Option<bool> _clip = new("--clip-x0") { Description = "DDIM: clamp the predicted x_0 to [-1, 1] at every step (needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
+        private readonly Option<bool> _clip = new("--clip-x0") { Description = "ddpm, ddim, dpm++2m: clamp the predicted x_0 to [-1, 1] at every step (Ho et al.'s clipped sampler; needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
         private readonly Option<string?> _precision = new("--precision") { Description = "Convolution precision while sampling: fp32 or bf16 (default: the one the checkpoint was trained with)" };
         private readonly Option<string> _noise = Noise(withDefault: false);
 
@@ -105,8 +120,8 @@ internal static class CommonOptions
             var kind = parse.GetValue(_kind);
             if (kind != "ddim" && parse.GetResult(_eta) is { Implicit: false })
                 throw new UsageException("--eta applies to --sampler ddim only");
-            if (kind != "ddim" && parse.GetValue(_clip))
-                throw new UsageException("--clip-x0 applies to --sampler ddim only");
+            if (kind is not null && !Sampling.Samplers.Gaussian.Contains(kind) && parse.GetValue(_clip))
+                throw new UsageException($"--clip-x0 applies to --sampler {string.Join(", ", Sampling.Samplers.Gaussian)} only");
             return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!) };
         }
 

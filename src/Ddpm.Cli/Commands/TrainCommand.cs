@@ -42,13 +42,20 @@ internal static class TrainCommand
         p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);
     private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32", "bf16");
 
+    private static readonly Option<string> Recipe = CommonOptions.OneOf("--recipe", $"Training recipe, the defaults of --prediction, --min-snr, --lr-schedule and --arch: {string.Join("; ", Recipes.All.Select(r => $"{r.Name} = {r.Summary}"))}", Recipes.Names, Recipes.DefaultName);
+    private static readonly Option<string?> PredictionType = CommonOptions.OneOf("--prediction", "Gaussian noise: what the network predicts, eps (the noise, Ho et al. 2020) or v (Salimans & Ho 2022) (default: the recipe's)", Diffusion.Predictions.PredictionTypes.Names);
+    private static readonly Option<double?> MinSnr = CommonOptions.Check(new Option<double?>("--min-snr") { Description = "Gaussian noise: γ of min-SNR-γ loss weights (Hang et al. 2023), 0 = uniform weights (default: the recipe's)" },
+        g => g is < 0 || (g is { } v && !double.IsFinite(v)) ? $"--min-snr must be >= 0, got {g}" : null);
+    private static readonly Option<string?> LrSchedule = CommonOptions.OneOf("--lr-schedule", "After warm-up: constant, or cosine decay to 0 at the end of --epochs or --max-minutes (default: the recipe's)", LearningRates.Names);
+    private static readonly Option<string?> Arch = CommonOptions.OneOf("--arch", "U-Net variant: seed (compact), zero (with Ho et al.'s zero init), ho (zero init, Ho et al.'s skips, attention at 14x14) (default: the recipe's)", Architectures.Names);
+
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
-    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation];
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch];
 
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop })
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop, Recipe, PredictionType, MinSnr, LrSchedule, Arch })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -80,11 +87,16 @@ internal static class TrainCommand
                 throw new UsageException("--gamma-theta0 applies to --noise gamma only");
             if (parse.GetResult(StartPerturbation) is { Implicit: false } && Diffusion.NoiseProcesses.UsesBetaSchedule(noise))
                 throw new UsageException("--start-perturbation applies to --noise blur and mask only");
+            var recipe = Recipes.Get(parse.GetValue(Recipe)!);
+            bool gaussian = noise == Diffusion.GaussianDiffusion.ProcessName;
+            if (!gaussian && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
+                throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
+            var minSnr = parse.GetValue(MinSnr) is { } g ? (g == 0 ? null : g) : recipe.MinSnrGamma;
             var dataDir = parse.GetValue(DataDir)!;
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
             {
-                Model = UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1) with
+                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1), parse.GetValue(Arch) ?? recipe.Architecture) with
                 {
                     NumClasses = parse.GetValue(Conditional) ? (int)data.Labels.max().item<long>() + 1 : 0,
                 },
@@ -95,6 +107,9 @@ internal static class TrainCommand
                     Timesteps = parse.GetValue(Timesteps),
                     GammaTheta0 = parse.GetValue(GammaTheta0),
                     StartPerturbation = parse.GetValue(StartPerturbation),
+                    // Other noise types have their own target: the recipe's Gaussian objective does not apply to them.
+                    Prediction = gaussian ? parse.GetValue(PredictionType) ?? recipe.Prediction : Diffusion.Predictions.EpsilonPrediction.PredictionName,
+                    MinSnrGamma = gaussian ? minSnr : null,
                 },
                 Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
                 Training = new OptimConfig
@@ -102,6 +117,7 @@ internal static class TrainCommand
                     BatchSize = parse.GetValue(BatchSize),
                     LearningRate = parse.GetValue(LearningRate),
                     WarmupSteps = parse.GetValue(Warmup),
+                    LrSchedule = parse.GetValue(LrSchedule) ?? recipe.LrSchedule,
                     EmaDecay = parse.GetValue(EmaDecay),
                     Seed = parse.GetValue(Seed),
                     Precision = parse.GetValue(Precision)!,

@@ -34,5 +34,5 @@ public abstract class ColdDiffusion(NoiseSchedule schedule, double perturbation)
 
     public (Tensor Input, Tensor Target) TrainingPair(Tensor x0, Tensor t, Generator? generator) => (Degrade(x0, t), x0);
 
-    public Tensor Loss(Tensor prediction, Tensor target) => nn.functional.l1_loss(prediction, target);
+    public Tensor Loss(Tensor prediction, Tensor target, Tensor t) => nn.functional.l1_loss(prediction, target);
 }

@@ -85,7 +85,7 @@ public sealed class GammaDiffusion : INoiseProcess, IDisposable
         return (QSample(x0, t, noise), noise);
     }
 
-    public Tensor Loss(Tensor prediction, Tensor target) => nn.functional.l1_loss(prediction, target);
+    public Tensor Loss(Tensor prediction, Tensor target, Tensor t) => nn.functional.l1_loss(prediction, target);
 
     public void Dispose()
     {

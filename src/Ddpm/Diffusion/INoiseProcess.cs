@@ -1,4 +1,5 @@
 using Ddpm.Schedules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ddpm.Diffusion;
@@ -20,6 +21,13 @@ public interface INoiseProcess
     /// </summary>
     (Tensor Input, Tensor Target) TrainingPair(Tensor x0, Tensor t, Generator? generator);
 
-    /// <summary>The training loss between the network's prediction and the target.</summary>
-    Tensor Loss(Tensor prediction, Tensor target);
+    /// <summary>
+    /// The noise level of each training example (Algorithm 1, line 3: t ~ Uniform({1, …, T})). The process draws it, so a
+    /// process with another level distribution (e.g. continuous σ) fits the same training step.
+    /// </summary>
+    Tensor DrawSteps(long batch, Generator? generator) =>
+        randint(1, Schedule.T + 1, [batch], dtype: ScalarType.Int64, generator: generator);
+
+    /// <summary>The training loss between the network's prediction and the target at steps <paramref name="t"/>.</summary>
+    Tensor Loss(Tensor prediction, Tensor target, Tensor t);
 }

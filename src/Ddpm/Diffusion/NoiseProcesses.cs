@@ -18,7 +18,7 @@ public static class NoiseProcesses
         var schedule = NoiseSchedule.Create(config.Schedule, config.Timesteps);
         return config.Noise switch
         {
-            GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule),
+            GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule, Predictions.PredictionTypes.Create(config.Prediction), config.MinSnrGamma),
             GammaDiffusion.ProcessName => new GammaDiffusion(schedule, config.GammaTheta0),
             BlurDiffusion.ProcessName => new BlurDiffusion(schedule, config.DegradedMean, config.DegradedStd, config.StartPerturbation),
             MaskDiffusion.ProcessName => new MaskDiffusion(schedule, config.StartPerturbation),
@@ -34,6 +34,10 @@ public static class NoiseProcesses
             throw new DdpmException($"--schedule applies to gaussian and gamma noise; {config.Noise} has its own severity schedule");
         if (config.Noise == GammaDiffusion.ProcessName && (!(config.GammaTheta0 > 0) || !double.IsFinite(config.GammaTheta0)))
             throw new DdpmException($"gamma θ_0 must be > 0, got {config.GammaTheta0}");
+        Predictions.PredictionTypes.Create(config.Prediction);
+        if (config.Noise != GaussianDiffusion.ProcessName && (config.Prediction != Predictions.EpsilonPrediction.PredictionName || config.MinSnrGamma is not null))
+            throw new DdpmException($"--prediction and --min-snr apply to gaussian noise only; {config.Noise} has its own target");
+        if (config.MinSnrGamma is { } gamma && (!(gamma > 0) || !double.IsFinite(gamma))) throw new DdpmException($"min-SNR γ must be > 0, got {gamma}");
         if (config.StartPerturbation < 0 || !double.IsFinite(config.StartPerturbation))
             throw new DdpmException($"start perturbation must be >= 0, got {config.StartPerturbation}");
         if (config.Noise != BlurDiffusion.ProcessName || config.DegradedMean is not null) return config;

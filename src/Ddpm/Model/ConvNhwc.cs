@@ -40,6 +40,14 @@ public sealed class ConvNhwc : nn.Module<Tensor, Tensor>
     /// </summary>
     public Precision Precision { get; set; } = Precision.Fp32;
 
+    /// <summary>Weight and bias set to 0 (Ho et al.'s <c>init_scale=0</c>): the layer starts as a zero map.</summary>
+    public void ZeroInitialize()
+    {
+        using var _ = no_grad();
+        conv.weight!.zero_();
+        conv.bias?.zero_();
+    }
+
     public override Tensor forward(Tensor x)
     {
         // Other dtypes (a float64 reference copy in tests) run in the default layout.

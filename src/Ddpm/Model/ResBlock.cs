@@ -30,6 +30,9 @@ public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Zero-initialises the second convolution, so the block starts as its skip path (Ho et al. 2020's released U-Net).</summary>
+    public void ZeroInitializeOutput() => conv2.ZeroInitialize();
+
     public override Tensor forward(Tensor x, Tensor timeEmbedding)
     {
         var h = conv1.call(nn.functional.silu(norm1.call(x)));

@@ -22,6 +22,9 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Zero-initialises the output projection, so the layer starts as the identity (Ho et al. 2020's released U-Net).</summary>
+    public void ZeroInitializeOutput() => proj.ZeroInitialize();
+
     public override Tensor forward(Tensor x)
     {
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];

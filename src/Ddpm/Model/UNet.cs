@@ -18,6 +18,8 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     private readonly Embedding? classEmbedding;
     private readonly ConvNhwc inputConv;
     private readonly ModuleList<ResBlock> downBlocks = new();
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> downAttention = new();
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> upAttention = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> downsamplers = new();
     private readonly ResBlock mid1;
     private readonly nn.Module<Tensor, Tensor> midAttention;
@@ -41,15 +43,21 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
         int ch = baseCh;
         var skipWidths = new Stack<int>();
+        if (config.FullSkips) skipWidths.Push(ch);
         for (int level = 0; level < levels; level++)
         {
             for (int b = 0; b < config.BlocksPerLevel; b++)
             {
                 downBlocks.Add(new ResBlock(ch, width[level], timeDim, config.Dropout));
                 ch = width[level];
+                downAttention.Add(AttentionAt(level, ch));
                 skipWidths.Push(ch);
             }
-            if (level < levels - 1) downsamplers.Add(new ConvNhwc(ch, ch, 3, stride: 2, padding: 1));
+            if (level < levels - 1)
+            {
+                downsamplers.Add(new ConvNhwc(ch, ch, 3, stride: 2, padding: 1));
+                if (config.FullSkips) skipWidths.Push(ch);
+            }
         }
 
         mid1 = new ResBlock(ch, ch, timeDim, config.Dropout);
@@ -58,10 +66,11 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
         for (int level = levels - 1; level >= 0; level--)
         {
-            for (int b = 0; b < config.BlocksPerLevel; b++)
+            for (int b = 0; b < UpBlocksPerLevel; b++)
             {
                 upBlocks.Add(new ResBlock(ch + skipWidths.Pop(), width[level], timeDim, config.Dropout));
                 ch = width[level];
+                upAttention.Add(AttentionAt(level, ch));
             }
             if (level > 0) upsamplers.Add(new Upsample(ch));
         }
@@ -71,6 +80,24 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
 
         InitializeNormLayers(this);
+        if (config.ZeroInit) ZeroInitializeOutputs();
+    }
+
+    /// <summary>Up blocks per level: one per down block, plus one for the downsampler's (or input convolution's) skip with full skips.</summary>
+    private int UpBlocksPerLevel => Config.BlocksPerLevel + (Config.FullSkips ? 1 : 0);
+
+    private nn.Module<Tensor, Tensor> AttentionAt(int level, int channels) =>
+        Config.AttentionLevels.Contains(level) ? new SelfAttention(channels) : nn.Identity();
+
+    private void ZeroInitializeOutputs()
+    {
+        foreach (var (_, module) in named_modules())
+            switch (module)
+            {
+                case ResBlock block: block.ZeroInitializeOutput(); break;
+                case SelfAttention attention: attention.ZeroInitializeOutput(); break;
+            }
+        outputConv.ZeroInitialize();
     }
 
     /// <summary>The label of the null class ∅ (unconditional ε) of a conditional model.</summary>
@@ -92,15 +119,21 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             throw new DdpmException("this model is unconditional: it takes no class labels (train with --conditional)");
         var h = inputConv.call(x);
         var skips = new Stack<Tensor>();
+        if (Config.FullSkips) skips.Push(h);
         int block = 0, levels = Config.ChannelMultipliers.Length;
         for (int level = 0; level < levels; level++)
         {
             for (int b = 0; b < Config.BlocksPerLevel; b++)
             {
-                h = downBlocks[block++].call(h, emb);
+                h = downAttention[block].call(downBlocks[block].call(h, emb));
+                block++;
                 skips.Push(h);
             }
-            if (level < levels - 1) h = downsamplers[level].call(h);
+            if (level < levels - 1)
+            {
+                h = downsamplers[level].call(h);
+                if (Config.FullSkips) skips.Push(h);
+            }
         }
 
         h = mid2.call(midAttention.call(mid1.call(h, emb)), emb);
@@ -108,8 +141,11 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         block = 0;
         for (int level = levels - 1; level >= 0; level--)
         {
-            for (int b = 0; b < Config.BlocksPerLevel; b++)
-                h = upBlocks[block++].call(cat([h, skips.Pop()], 1), emb);
+            for (int b = 0; b < UpBlocksPerLevel; b++)
+            {
+                h = upAttention[block].call(upBlocks[block].call(cat([h, skips.Pop()], 1), emb));
+                block++;
+            }
             if (level > 0) h = upsamplers[levels - 1 - level].call(h);
         }
         return outputConv.call(nn.functional.silu(outputNorm.call(h)));

@@ -16,6 +16,18 @@ public sealed record UNetConfig
     /// <summary>Self-attention in the bottleneck (at the lowest resolution).</summary>
     public bool Attention { get; init; } = true;
     public double Dropout { get; init; }
+    /// <summary>
+    /// Skips as in Ho et al.'s released U-Net (<c>diffusion_tf/models/unet.py</c>): also from the input convolution and every
+    /// downsampler, with BlocksPerLevel + 1 blocks per up level. Off in checkpoints written before the field existed.
+    /// </summary>
+    public bool FullSkips { get; init; }
+    /// <summary>Levels (0 = full resolution) whose residual blocks are followed by self-attention (Ho et al.: 16×16; here 14×14 = level 1).</summary>
+    public int[] AttentionLevels { get; init; } = [];
+    /// <summary>
+    /// Zero initialisation (Ho et al.'s <c>init_scale=0</c>) of each residual block's second convolution, every attention output
+    /// projection and the final convolution: the untrained network outputs exactly 0 and every block starts as its skip path.
+    /// </summary>
+    public bool ZeroInit { get; init; }
     /// <summary>Class-conditional when &gt; 0: labels 0..NumClasses−1 plus a null class ∅ = NumClasses (classifier-free guidance).</summary>
     public int NumClasses { get; init; }
     public bool IsConditional => NumClasses > 0;
@@ -49,6 +61,8 @@ public sealed record UNetConfig
         if (ImageSize < factor || ImageSize % factor != 0)
             throw new DdpmException($"image size {ImageSize} cannot be halved {ChannelMultipliers.Length - 1} times by the model's levels");
         if (Dropout is < 0 or >= 1) throw new DdpmException($"dropout must be in [0, 1), got {Dropout}");
+        if (AttentionLevels is null || AttentionLevels.Any(l => l < 0 || l >= ChannelMultipliers.Length))
+            throw new DdpmException($"model attention levels must be in 0..{ChannelMultipliers.Length - 1}");
         if (NumClasses < 0) throw new DdpmException($"number of classes must be >= 0, got {NumClasses}");
     }
 

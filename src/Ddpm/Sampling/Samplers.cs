@@ -1,4 +1,5 @@
 using Ddpm.Diffusion;
+using Ddpm.Diffusion.Predictions;
 using Ddpm.Schedules;
 using Ddpm.Training;
 
@@ -7,20 +8,24 @@ namespace Ddpm.Sampling;
 /// <summary>How to sample: a sampler kind (null = the checkpoint's noise type's own) with its settings.</summary>
 public sealed record SamplerOptions
 {
-    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", "gamma", "cold"];
-    /// <summary>ddpm, ddim, gamma or cold; null picks the one that fits the noise type.</summary>
+    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverName, "gamma", "cold"];
+    public const string DpmSolverName = "dpm++2m";
+    /// <summary>ddpm, ddim, dpm++2m, gamma or cold; null picks the one that fits the noise type.</summary>
     public string? Kind { get; init; }
     public SigmaKind Sigma { get; init; } = SigmaKind.Beta;
-    /// <summary>Steps for ddim, gamma and cold (0 = all T).</summary>
+    /// <summary>Steps (0 = all T).</summary>
     public int Steps { get; init; }
     public double Eta { get; init; }
-    /// <summary>DDIM: clamp x̂_0 to [-1, 1] at every step.</summary>
+    /// <summary>ddpm, ddim and dpm++2m: clamp x̂_0 to [-1, 1] at every step.</summary>
     public bool ClipX0 { get; init; }
 }
 
 /// <summary>Picks the sampler that fits a checkpoint's noise process, and refuses combinations that do not fit.</summary>
 public static class Samplers
 {
+    /// <summary>Samplers for Gaussian noise; each takes ε̂ (any prediction type is converted to it).</summary>
+    public static readonly IReadOnlyList<string> Gaussian = ["ddpm", "ddim", SamplerOptions.DpmSolverName];
+
     /// <summary>The sampler a noise type uses when none is asked for.</summary>
     public static string DefaultFor(string noise) => noise switch
     {
@@ -32,8 +37,10 @@ public static class Samplers
     /// <summary>One line for progress messages, e.g. "DDIM, 50 steps, η = 0".</summary>
     public static string Describe(ISampler sampler) => sampler switch
     {
-        AncestralSampler a => $"DDPM ancestral, σ² = {(a.Sigma == SigmaKind.Beta ? "beta" : "beta-tilde")}",
+        PredictionSampler p => $"{Describe(p.Inner)}, {p.Prediction.Name}-prediction",
+        AncestralSampler a => $"DDPM ancestral, {a.Steps} steps, σ² = {(a.Sigma == SigmaKind.Beta ? "beta" : "beta-tilde")}{(a.ClipX0 ? ", x̂_0 clipped" : "")}",
         DdimSampler d => $"DDIM, {d.Steps} steps, η = {d.Eta}{(d.ClipX0 ? ", x̂_0 clipped" : "")}",
+        DpmSolverSampler s => $"DPM-Solver++({s.Order}M), {s.Steps} steps{(s.ClipX0 ? ", x̂_0 clipped" : "")}",
         GammaSampler g => $"gamma (DDGM), {g.Steps} steps",
         ColdSampler c => $"cold diffusion ({c.Process.Name}), {c.Steps} steps",
         _ => sampler.GetType().Name,
@@ -42,23 +49,30 @@ public static class Samplers
     public static ISampler ForConfig(DiffusionConfig diffusion, SamplerOptions? options = null)
     {
         options ??= new SamplerOptions();
-        var process = NoiseProcesses.Create(diffusion);
         var kind = options.Kind ?? DefaultFor(diffusion.Noise);
-        var allowed = diffusion.Noise == GaussianDiffusion.ProcessName ? new[] { "ddpm", "ddim" } : [DefaultFor(diffusion.Noise)];
+        var allowed = diffusion.Noise == GaussianDiffusion.ProcessName ? Gaussian : [DefaultFor(diffusion.Noise)];
         if (!SamplerOptions.Names.Contains(kind))
             throw new DdpmException($"unknown sampler '{kind}' (choose from {string.Join(", ", SamplerOptions.Names)})");
         if (!allowed.Contains(kind))
             throw new DdpmException($"--sampler {kind} does not fit a checkpoint trained with {diffusion.Noise} noise (use {string.Join(" or ", allowed)})");
-        if (kind is "gamma" or "cold" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
-        if (kind != "ddim" && options.ClipX0) throw new DdpmException("--clip-x0 applies to --sampler ddim only");
-        var schedule = process.Schedule;
-        return kind switch
+        if (kind != "ddim" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
+        if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
+        if (!Gaussian.Contains(kind)) return NoiseSpecific(diffusion, kind, options);
+        var schedule = NoiseSchedule.Create(diffusion.Schedule, diffusion.Timesteps);
+        ISampler sampler = kind switch
         {
-            "ddpm" when options.Steps is 0 || options.Steps == schedule.T => new AncestralSampler(schedule, options.Sigma),
-            "ddpm" => throw new DdpmException($"the ddpm sampler always takes all T = {schedule.T} steps; use --sampler ddim for {options.Steps}"),
+            "ddpm" => new AncestralSampler(schedule, options.Sigma, options.Steps, options.ClipX0),
             "ddim" => new DdimSampler(schedule, options.Steps == 0 ? schedule.T : options.Steps, options.Eta, options.ClipX0),
-            "gamma" => new GammaSampler((GammaDiffusion)process, options.Steps),
-            _ => new ColdSampler((ColdDiffusion)process, options.Steps),
+            _ => new DpmSolverSampler(schedule, options.Steps == 0 ? schedule.T : options.Steps, clipX0: options.ClipX0),
         };
+        var prediction = PredictionTypes.Create(diffusion.Prediction);
+        return prediction is EpsilonPrediction ? sampler : new PredictionSampler(sampler, prediction, schedule);
+    }
+
+    /// <summary>Gamma and cold samplers own their noise process (it holds the degradation operators).</summary>
+    private static ISampler NoiseSpecific(DiffusionConfig diffusion, string kind, SamplerOptions options)
+    {
+        var process = NoiseProcesses.Create(diffusion);
+        return kind == "gamma" ? new GammaSampler((GammaDiffusion)process, options.Steps) : new ColdSampler((ColdDiffusion)process, options.Steps);
     }
 }

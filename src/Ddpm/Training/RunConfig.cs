@@ -47,6 +47,11 @@ public sealed record DiffusionConfig
     /// <summary>The β schedule of gaussian and gamma noise; blur and mask have their own severity schedule.</summary>
     public string Schedule { get; init; } = "linear";
     public int Timesteps { get; init; } = 1000;
+    /// <summary>Gaussian noise: what the network predicts, "eps" (Ho et al. 2020) or "v" (<see cref="Diffusion.Predictions.PredictionTypes"/>).
+    /// Checkpoints written before this field existed predict ε.</summary>
+    public string Prediction { get; init; } = Diffusion.Predictions.EpsilonPrediction.PredictionName;
+    /// <summary>Gaussian noise: γ of min-SNR-γ loss weighting (Hang et al. 2023); null = uniform weights (L_simple).</summary>
+    public double? MinSnrGamma { get; init; }
     /// <summary>Gamma noise: the scale hyper-parameter θ_0 of Nachmani et al. 2021.</summary>
     public double GammaTheta0 { get; init; } = Diffusion.GammaDiffusion.DefaultTheta0;
     /// <summary>Blur: mean and standard deviation of the training images' mean pixel (the fully blurred image), measured when training starts.</summary>
@@ -56,7 +61,10 @@ public sealed record DiffusionConfig
     public double StartPerturbation { get; init; } = Diffusion.ColdDiffusion.DefaultPerturbation;
 
     /// <summary>"gaussian noise, linear schedule" or "blur (cold diffusion)".</summary>
-    public string Describe() => Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} noise, {Schedule} schedule" : $"{Noise} (cold diffusion)";
+    public string Describe() => !Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} (cold diffusion)"
+        : Noise == Diffusion.GaussianDiffusion.ProcessName
+            ? $"{Noise} noise, {Schedule} schedule, {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}"
+            : $"{Noise} noise, {Schedule} schedule";
 }
 
 public sealed record DataConfig
@@ -74,6 +82,8 @@ public sealed record OptimConfig
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; }
     public int WarmupSteps { get; init; } = 200;
+    /// <summary>After warm-up: "constant" (checkpoints before this field), or "cosine" decay to 0 at the end of the run's budget (<see cref="LearningRates"/>).</summary>
+    public string LrSchedule { get; init; } = LearningRates.Constant;
     public double GradClip { get; init; } = 1.0;
     public double EmaDecay { get; init; } = 0.999;
     public long Seed { get; init; }
@@ -89,6 +99,7 @@ public sealed record OptimConfig
         if (BatchSize < 1) throw new DdpmException($"batch size must be >= 1, got {BatchSize}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new DdpmException($"learning rate must be > 0, got {LearningRate}");
         if (WeightDecay < 0) throw new DdpmException($"weight decay must be >= 0, got {WeightDecay}");
+        if (!LearningRates.Names.Contains(LrSchedule)) throw new DdpmException($"unknown learning-rate schedule '{LrSchedule}' (choose from {string.Join(", ", LearningRates.Names)})");
         if (WarmupSteps < 0) throw new DdpmException($"warmup steps must be >= 0, got {WarmupSteps}");
         if (!(GradClip > 0)) throw new DdpmException($"gradient clip norm must be > 0, got {GradClip}");
         if (EmaDecay is < 0 or >= 1) throw new DdpmException($"EMA decay must be in [0, 1), got {EmaDecay}");

@@ -105,12 +105,18 @@ public sealed class Trainer : IDisposable
 
     public int StepsPerEpoch => (_data.Count + Config.Training.BatchSize - 1) / Config.Training.BatchSize;
 
-    /// <summary>The learning rate at a step: linear warm-up, then constant.</summary>
-    public double LearningRateAt(long step)
-    {
-        var o = Config.Training;
-        return o.WarmupSteps == 0 ? o.LearningRate : o.LearningRate * Math.Min(1.0, (step + 1.0) / o.WarmupSteps);
-    }
+    /// <summary>The run's budget for the learning-rate decay; <see cref="Run"/> sets it from its epochs and time limit.</summary>
+    public TrainingBudget? Budget { get; set; }
+
+    /// <summary>Training seconds of the run so far, as <see cref="Run"/> measures them (0 outside it).</summary>
+    private Func<double> _trainingSeconds = () => 0;
+
+    /// <summary>The learning rate at a step (<see cref="LearningRates.At"/>); without a budget the decay has not started.</summary>
+    public double LearningRateAt(long step, double trainingSeconds = 0) =>
+        LearningRates.At(Config.Training, step, Budget?.Progress(step, trainingSeconds) ?? 0);
+
+    /// <summary>The learning rate of the last optimizer step.</summary>
+    public double LastLearningRate { get; private set; }
 
     /// <summary>
     /// One optimizer step of Algorithm 1 on a batch of clean images: t ~ U{1..T}, ε ~ N(0, I),
@@ -124,8 +130,9 @@ public sealed class Trainer : IDisposable
         using var scope = NewDisposeScope();
         Model.train();
         long step = Progress.GlobalStep;
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRateAt(step);
-        var t = randint(1, Process.Schedule.T + 1, [x0.shape[0]], dtype: ScalarType.Int64, generator: _rng);
+        LastLearningRate = LearningRateAt(step, _trainingSeconds());
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LastLearningRate;
+        var t = Process.DrawSteps(x0.shape[0], _rng);
         var (input, target) = Process.TrainingPair(x0, t, _rng);
         Tensor? c = null;
         if (Model.Config.IsConditional)
@@ -134,7 +141,7 @@ public sealed class Trainer : IDisposable
             var drop = rand([labels.shape[0]], generator: _rng) < Config.Training.LabelDrop;
             c = where(drop, full_like(labels, Model.NullClass), labels);
         }
-        var loss = Process.Loss(Model.Forward(input, t, c), target);
+        var loss = Process.Loss(Model.Forward(input, t, c), target, t);
         float value = loss.item<float>();
         if (!float.IsFinite(value)) return value; // caller stops; weights stay as they were
         _optimizer.zero_grad();
@@ -165,6 +172,9 @@ public sealed class Trainer : IDisposable
         var throughput = new Throughput();
         string checkpoint = Path.Combine(RunDir, Checkpoint.FolderName);
         float loss = float.NaN;
+        // A time limit applies to this session: its seconds count from the training time the run already had.
+        Budget = new TrainingBudget((long)options.Epochs * stepsPerEpoch, options.TimeLimit is { } l ? elapsedBefore + l.TotalSeconds : null);
+        _trainingSeconds = () => elapsedBefore + clock.Elapsed.TotalSeconds;
 
         TrainingStatus Status(int epoch, int stepInEpoch) => new(epoch, options.Epochs, stepInEpoch, stepsPerEpoch,
             Progress.GlobalStep, loss, throughput.ImagesPerSecond, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds));
@@ -199,7 +209,7 @@ public sealed class Trainer : IDisposable
                                 (Directory.Exists(checkpoint) ? $" at {checkpoint}" : " (none was saved yet)") + "; try a lower --lr");
                         throughput.Add(index.shape[0], clock.Elapsed - started);
                     }
-                    log.Append(Progress.GlobalStep, epoch + 1, loss, LearningRateAt(Progress.GlobalStep - 1), elapsedBefore + clock.Elapsed.TotalSeconds,
+                    log.Append(Progress.GlobalStep, epoch + 1, loss, LastLearningRate, elapsedBefore + clock.Elapsed.TotalSeconds,
                         Runtime.ProcessMemory.Resident().Current);
                     observer.OnStep(Status(epoch, s + 1));
                 }

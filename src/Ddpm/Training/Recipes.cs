@@ -1,0 +1,29 @@
+using Ddpm.Diffusion.Predictions;
+using Ddpm.Model;
+
+namespace Ddpm.Training;
+
+/// <summary>
+/// A training recipe: the defaults of the options that decide how fast a run learns. Each option can still be set on its
+/// own; a recipe only fills in what is not given.
+/// </summary>
+/// <param name="MinSnrGamma">null = uniform loss weights.</param>
+public sealed record Recipe(string Name, string Prediction, double? MinSnrGamma, string LrSchedule, string Architecture, string Summary);
+
+public static class Recipes
+{
+    /// <summary>Exactly the configuration ddpm trained with before recipes existed (Ho et al. 2020's objective on the compact U-Net).</summary>
+    public static readonly Recipe Seed = new("seed", EpsilonPrediction.PredictionName, null, LearningRates.Constant, Architectures.Seed,
+        "ε-prediction, uniform weights, constant learning rate, compact U-Net");
+
+    /// <summary>The default: chosen by the time-to-quality runs in BENCHMARKS.md.</summary>
+    public static readonly Recipe Fast = new("fast", VPrediction.PredictionName, 5, LearningRates.Cosine, Architectures.Ho,
+        "v-prediction, min-SNR-5 weights, cosine learning-rate decay over the budget, Ho et al.'s U-Net details");
+
+    public static readonly IReadOnlyList<Recipe> All = [Fast, Seed];
+    public static readonly IReadOnlyList<string> Names = [.. All.Select(r => r.Name)];
+    public const string DefaultName = "fast";
+
+    public static Recipe Get(string name) => All.FirstOrDefault(r => r.Name == name)
+        ?? throw new DdpmException($"unknown recipe '{name}' (choose from {string.Join(", ", Names)})");
+}
