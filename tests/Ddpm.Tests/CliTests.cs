@@ -66,7 +66,12 @@ public class CliTests
     [InlineData("train --resume runs/x --noise mask", "--noise cannot be combined with --resume")]
     [InlineData("noise-demo --noise mask --schedule cosine", "--schedule applies to gaussian and gamma noise")]
     [InlineData("sample --sampler cold --eta 1", "--eta applies to --sampler ddim only")]
-    [InlineData("sample --clip-x0", "--clip-x0 applies to --sampler ddim only")]
+    [InlineData("sample --sampler gamma --clip-x0", "--clip-x0 applies to --sampler ddpm, ddim, dpm++2m only")]
+    [InlineData("train --prediction x0", "'x0' not recognized")]
+    [InlineData("train --min-snr -1", "--min-snr must be >= 0")]
+    [InlineData("train --noise blur --prediction v", "--prediction and --min-snr apply to gaussian noise only")]
+    [InlineData("train --recipe slow", "'slow' not recognized")]
+    [InlineData("train --resume runs/x --recipe seed", "--recipe cannot be combined with --resume")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
     [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
     public void Bad_command_lines_exit_2_with_one_line(string args, string fragment)
@@ -147,7 +152,9 @@ public class CliTests
             "--timesteps", "20", "--batch-size", "64", "--out", run, "--preview-every", "1");
         Assert.True(train.Code == 0, train.Err);
         Assert.Contains("Done: 1 epoch(s), 4 steps", train.Out);
-        Assert.Contains("T = 20, bf16;", train.Out); // the default precision, recorded in the checkpoint
+        var auto = Ddpm.Model.PrecisionNames.Name(Ddpm.Model.PrecisionNames.Auto()); // the default precision, resolved for this CPU and recorded in the checkpoint
+        Assert.Contains($"T = 20, {auto}, cosine learning rate;", train.Out);
+        Assert.Equal(auto, Training.Checkpoint.ReadConfig(Training.Checkpoint.Resolve(run)).Training.Precision);
         Assert.True(File.Exists(Path.Combine(run, "previews", "epoch-0001.png")));
 
         var again = Run("train", "--data", TestSupport.MnistDir, "--subset", "256", "--out", run);
@@ -158,7 +165,7 @@ public class CliTests
         var npz = Path.Combine(dir, "s.npz");
         var sample = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", grid, "--npz", npz, "--sigma", "beta-tilde");
         Assert.True(sample.Code == 0, sample.Err);
-        Assert.Contains("σ² = beta-tilde, bf16)", sample.Out); // sampling inherits the training precision
+        Assert.Contains($"σ² = beta-tilde, v-prediction, {auto})", sample.Out); // sampling picks the fast precision for this CPU
         var info = Image.Identify(grid);
         Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
         Assert.True(new FileInfo(npz).Length > 10 * 784);

@@ -106,7 +106,8 @@ public class DdimTests
     {
         var diffusion = new DiffusionConfig { Timesteps = 100 };
         Assert.Contains("DDIM steps must be in 1..100", Assert.Throws<DdpmException>(() => Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddim", Steps = 101 })).Message);
-        Assert.Contains("use --sampler ddim", Assert.Throws<DdpmException>(() => Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddpm", Steps = 10 })).Message);
+        Assert.Contains("ddpm steps must be in 1..100", Assert.Throws<DdpmException>(() => Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddpm", Steps = 101 })).Message);
+        Assert.Equal(10, Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddpm", Steps = 10 }).Steps); // respaced
         Assert.IsType<DdimSampler>(Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddim", Steps = 10 }));
         Assert.IsType<AncestralSampler>(Samplers.ForConfig(diffusion));
     }

@@ -19,7 +19,7 @@ internal static class BenchCommand
     private static readonly Option<bool> Quick = new("--quick") { Description = "Smoke run: 2 iterations, T = 50, no full ancestral sampling" };
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
-    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: bf16 with fp32 master weights (as in training), or fp32", "bf16");
+    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: auto (as training picks it on this CPU), bf16 with fp32 master weights, or fp32");
     private static readonly Option<string?> Data = new("--data") { Description = "Train on a batch of this MNIST folder instead of uniform noise images" };
     private static readonly Option<bool> Layers = new("--layers") { Description = "Also time each layer of the training step alone: where the step's time goes" };
     private static readonly Option<bool> SkipAncestral = new("--skip-ancestral") { Description = "Do not time the full T-step ancestral sampling (minutes at T = 1000)" };
@@ -44,7 +44,7 @@ internal static class BenchCommand
                 Warmup = quick ? 1 : 3,
                 Timesteps = quick ? 50 : 1000,
                 FullAncestral = !quick && !parse.GetValue(SkipAncestral),
-                Precision = PrecisionNames.Parse(parse.GetValue(Precision)!),
+                Precision = PrecisionNames.Resolve(parse.GetValue(Precision)!),
                 DataPath = parse.GetValue(Data),
                 Layers = parse.GetValue(Layers),
             };

@@ -75,10 +75,10 @@ internal static class CommonOptions
         return option;
     }
 
-    public static Option<string> Precision(string description, string defaultValue = "fp32")
+    public static Option<string> Precision(string description, string defaultValue = "auto")
     {
         var option = new Option<string>("--precision") { Description = description, DefaultValueFactory = _ => defaultValue };
-        option.AcceptOnlyFromAmong(PrecisionNames.All);
+        option.AcceptOnlyFromAmong(PrecisionNames.WithAuto);
         return option;
     }
 
@@ -99,21 +99,22 @@ internal static class CommonOptions
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
         private readonly Option<bool> _clip = new("--clip-x0") { Description = "ddpm, ddim, dpm++2m: clamp the predicted x_0 to [-1, 1] at every step (Ho et al.'s clipped sampler; needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
-        private readonly Option<string?> _precision = new("--precision") { Description = "Convolution precision while sampling: fp32 or bf16 (default: the one the checkpoint was trained with)" };
+        private readonly Option<string> _precision = new("--precision") { Description = "Convolution precision while sampling: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16; weights are fp32 either way", DefaultValueFactory = _ => "auto" };
         private readonly Option<string> _noise = Noise(withDefault: false);
 
         public SamplerSet()
         {
             _kind.AcceptOnlyFromAmong([.. Sampling.SamplerOptions.Names]);
-            _precision.AcceptOnlyFromAmong(PrecisionNames.All);
+            _precision.AcceptOnlyFromAmong(PrecisionNames.WithAuto);
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
         public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _precision, _noise];
 
-        /// <summary>Sets the model's compute precision: --precision if given, else the checkpoint's training precision.</summary>
-        public void ApplyPrecision(ParseResult parse, UNet model, Training.RunConfig config) =>
-            model.Precision = PrecisionNames.Parse(parse.GetValue(_precision) ?? config.Training.Precision);
+        /// <summary>Sets the model's compute precision: --precision, resolving auto for this CPU (the checkpoint's training precision
+        /// need not be the fast one here: weights are fp32 and either precision samples them).</summary>
+        public void ApplyPrecision(ParseResult parse, UNet model) =>
+            model.Precision = PrecisionNames.Resolve(parse.GetValue(_precision)!);
 
         public Sampling.SamplerOptions Read(ParseResult parse)
         {

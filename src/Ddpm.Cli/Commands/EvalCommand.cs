@@ -79,7 +79,7 @@ internal static class EvalCommand
                 throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
             var sampler = Sampler.Create(parse, dir, config);
             using var model = Checkpoint.LoadModel(dir);
-            Sampler.ApplyPrecision(parse, model, config);
+            Sampler.ApplyPrecision(parse, model);
             int n = parse.GetValue(Count);
             var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)));
             Tensor? labels = null;

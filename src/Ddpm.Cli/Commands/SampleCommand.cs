@@ -61,7 +61,7 @@ internal static class SampleCommand
         var config = Checkpoint.ReadConfig(dir);
         var sampler = Sampler.Create(parse, dir, config);
         using var model = Checkpoint.LoadModel(dir);
-        Sampler.ApplyPrecision(parse, model, config);
+        Sampler.ApplyPrecision(parse, model);
 
         int n = parse.GetValue(Count), columns = parse.GetValue(Columns);
         double guidance = parse.GetValue(Guidance);

@@ -40,7 +40,7 @@ internal static class TrainCommand
     private static readonly Option<bool> Conditional = new("--conditional") { Description = "Class-conditional model (the dataset's labels) for --digit and --guidance at sampling time" };
     private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
         p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);
-    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32", "bf16");
+    private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: auto (bf16 where the CPU has native bf16 arithmetic, else fp32; stored resolved), bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32");
 
     private static readonly Option<string> Recipe = CommonOptions.OneOf("--recipe", $"Training recipe, the defaults of --prediction, --min-snr, --lr-schedule and --arch: {string.Join("; ", Recipes.All.Select(r => $"{r.Name} = {r.Summary}"))}", Recipes.Names, Recipes.DefaultName);
     private static readonly Option<string?> PredictionType = CommonOptions.OneOf("--prediction", "Gaussian noise: what the network predicts, eps (the noise, Ho et al. 2020) or v (Salimans & Ho 2022) (default: the recipe's)", Diffusion.Predictions.PredictionTypes.Names);
@@ -120,7 +120,7 @@ internal static class TrainCommand
                     LrSchedule = parse.GetValue(LrSchedule) ?? recipe.LrSchedule,
                     EmaDecay = parse.GetValue(EmaDecay),
                     Seed = parse.GetValue(Seed),
-                    Precision = parse.GetValue(Precision)!,
+                    Precision = PrecisionNames.Resolve(parse.GetValue(Precision)!).Name(),
                     LabelDrop = parse.GetValue(LabelDrop),
                 },
             };
@@ -132,7 +132,7 @@ internal static class TrainCommand
                 throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
             trainer = Trainer.Create(runDir, config, data);
             output.WriteLine($"Training {(config.Model.IsConditional ? $"class-conditional ({config.Model.NumClasses} classes) " : "")}{config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
-                             $"{config.Diffusion.Describe()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}; run folder {runDir}");
+                             $"{config.Diffusion.Describe()}{config.Diffusion.DescribeObjective()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}, {config.Training.LrSchedule} learning rate; run folder {runDir}");
         }
 
         int evalEvery = parse.GetValue(EvalEvery);

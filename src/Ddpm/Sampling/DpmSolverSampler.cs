@@ -10,25 +10,27 @@ namespace Ddpm.Sampling;
 /// prediction x̂_0, with α_t = √ᾱ_t, σ_t = √(1 − ᾱ_t), λ_t = ln(α_t/σ_t) and h_i = λ_{t_i} − λ_{t_{i−1}}:
 /// x_{t_i} = (σ_{t_i}/σ_{t_{i−1}}) x_{t_{i−1}} − α_{t_i}(e^{−h_i} − 1) D_i, with D_i = (1 + 1/(2r_i)) x̂_0^{(i−1)} − 1/(2r_i) x̂_0^{(i−2)},
 /// r_i = h_{i−1}/h_i. The first step, and the last one (to t = 0, where λ = ∞), are first order (D = x̂_0), as in
-/// k-diffusion's <c>sample_dpmpp_2m</c>; order 1 throughout is DDIM with η = 0. Steps are spaced as DDIM's.
+/// k-diffusion's <c>sample_dpmpp_2m</c>; order 1 throughout is DDIM with η = 0 on the same steps. Steps are uniform in λ
+/// (<see cref="StepSpacing.LogSnr"/>, the authors' choice for pixel-space models) from t = T to t = 1.
 /// </summary>
 public sealed class DpmSolverSampler : ISampler
 {
     public NoiseSchedule Schedule { get; }
     public int Order { get; }
     public bool ClipX0 { get; }
-    /// <summary>τ_1 &lt; … &lt; τ_S, evenly spaced in 1..T with τ_S = T.</summary>
+    /// <summary>τ_1 = 1 &lt; … &lt; τ_S = T, uniform in λ unless given.</summary>
     public IReadOnlyList<int> Timesteps { get; }
     public int Steps => Timesteps.Count;
     public IReadOnlyList<int> States => Timesteps.Reverse().Append(0).ToArray();
 
-    public DpmSolverSampler(NoiseSchedule schedule, int steps, int order = 2, bool clipX0 = false)
+    /// <param name="timesteps">τ_1 &lt; … &lt; τ_S to use instead of the log-SNR spacing (e.g. DDIM's, to compare step for step).</param>
+    public DpmSolverSampler(NoiseSchedule schedule, int steps, int order = 2, bool clipX0 = false, IReadOnlyList<int>? timesteps = null)
     {
         if (order is not (1 or 2)) throw new DdpmException($"DPM-Solver++ order must be 1 or 2, got {order}");
         Schedule = schedule;
         Order = order;
         ClipX0 = clipX0;
-        Timesteps = StepSpacing.Even(schedule.T, steps, "dpm++2m");
+        Timesteps = timesteps ?? StepSpacing.LogSnr(schedule, steps, "dpm++2m");
     }
 
     private double Alpha(int t) => Math.Sqrt(Schedule.AlphaBar[t]);

@@ -61,10 +61,11 @@ public sealed record DiffusionConfig
     public double StartPerturbation { get; init; } = Diffusion.ColdDiffusion.DefaultPerturbation;
 
     /// <summary>"gaussian noise, linear schedule" or "blur (cold diffusion)".</summary>
-    public string Describe() => !Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} (cold diffusion)"
-        : Noise == Diffusion.GaussianDiffusion.ProcessName
-            ? $"{Noise} noise, {Schedule} schedule, {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}"
-            : $"{Noise} noise, {Schedule} schedule";
+    public string Describe() => Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} noise, {Schedule} schedule" : $"{Noise} (cold diffusion)";
+
+    /// <summary>", v-prediction, min-SNR-5 weights" for Gaussian noise (what the network learns); empty for the others.</summary>
+    public string DescribeObjective() => Noise != Diffusion.GaussianDiffusion.ProcessName ? ""
+        : $", {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}";
 }
 
 public sealed record DataConfig
