@@ -172,7 +172,7 @@ public class CliTests
 
         var ddim = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "ddim.png"), "--precision", "fp32");
         Assert.True(ddim.Code == 0, ddim.Err);
-        Assert.Contains("DDIM, 5 steps, η = 0, fp32)", ddim.Out);
+        Assert.Contains("DDIM, 5 steps, η = 0, v-prediction, fp32)", ddim.Out);
         var tooMany = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "21", "--out", Path.Combine(dir, "ddim.png"));
         Assert.Equal(ExitCodes.Failure, tooMany.Code);
         AssertOneLineError(tooMany.Err, "DDIM steps must be in 1..20");
