@@ -163,7 +163,7 @@ public class CliTests
 
         var grid = Path.Combine(dir, "grid.png");
         var npz = Path.Combine(dir, "s.npz");
-        var sample = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", grid, "--npz", npz, "--sigma", "beta-tilde");
+        var sample = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", grid, "--npz", npz, "--sampler", "ddpm", "--sigma", "beta-tilde");
         Assert.True(sample.Code == 0, sample.Err);
         Assert.Contains($"σ² = beta-tilde, v-prediction, {auto})", sample.Out); // sampling picks the fast precision for this CPU
         var info = Image.Identify(grid);
@@ -180,7 +180,7 @@ public class CliTests
         var classifier = Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin");
         var json = Path.Combine(dir, "eval.json");
         // Sampling from the checkpoint again with the same seed: the same images as the npz written above.
-        var fromCheckpoint = Run("eval", "--checkpoint", run, "--n", "10", "--sigma", "beta-tilde", "--data", TestSupport.MnistDir, "--classifier", classifier, "--json", json);
+        var fromCheckpoint = Run("eval", "--checkpoint", run, "--n", "10", "--sampler", "ddpm", "--sigma", "beta-tilde", "--data", TestSupport.MnistDir, "--classifier", classifier, "--json", json);
         Assert.True(fromCheckpoint.Code == 0, fromCheckpoint.Err);
         Assert.Contains("FCD", fromCheckpoint.Out);
         Assert.Contains("real MNIST train (N = 10)", fromCheckpoint.Out);

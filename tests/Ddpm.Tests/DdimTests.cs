@@ -109,6 +109,6 @@ public class DdimTests
         Assert.Contains("ddpm steps must be in 1..100", Assert.Throws<DdpmException>(() => Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddpm", Steps = 101 })).Message);
         Assert.Equal(10, Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddpm", Steps = 10 }).Steps); // respaced
         Assert.IsType<DdimSampler>(Samplers.ForConfig(diffusion, new SamplerOptions { Kind = "ddim", Steps = 10 }));
-        Assert.IsType<AncestralSampler>(Samplers.ForConfig(diffusion));
+        Assert.IsType<DpmSolverSampler>(Samplers.ForConfig(diffusion)); // the default
     }
 }

@@ -55,6 +55,25 @@ public class InpaintingTests
         Assert.True(filled.abs().max().item<float>() <= 1);
     }
 
+    /// <summary>A v-prediction network inpaints through the same ε̂: the exact Gaussian model answering in v gives what it gives in ε.</summary>
+    [Fact]
+    public void Repaint_on_a_v_prediction_model_matches_the_same_model_in_epsilon_form()
+    {
+        var schedule = NoiseSchedule.Create("linear", 50);
+        using var eps = new ExactGaussianDenoiser(schedule, 0.1, 0.4);
+        using var v = new ExactGaussianV(schedule, 0.1, 0.4);
+        using var scope = NewDisposeScope();
+        var known = full(2, 1, 8, 8, 0.5f);
+        var mask = InputImage.RectangleMask(8, 0, 4, 8, 4);
+        using var g1 = new Generator(4);
+        using var g2 = new Generator(4);
+        var a = new RePaint(schedule, 5, 2).Inpaint(eps, known, mask, g1);
+        var b = RePaint.ForConfig(new Training.DiffusionConfig { Timesteps = 50, Prediction = "v" }, 5, 2).Inpaint(v, known, mask, g2);
+        Assert.True(a.allclose(b, rtol: 1e-3, atol: 1e-4));
+        Assert.Contains("RePaint needs a Gaussian-noise checkpoint",
+            Assert.Throws<DdpmException>(() => RePaint.ForConfig(new Training.DiffusionConfig { Noise = "blur" })).Message);
+    }
+
     [Fact]
     public void Users_images_are_converted_with_notes_and_bad_files_are_clear_errors()
     {

@@ -164,7 +164,9 @@ public class NoiseTypeTests
     public void Each_noise_type_gets_its_own_sampler_and_mismatches_are_clear_errors()
     {
         DiffusionConfig Config(string noise) => new() { Noise = noise, DegradedMean = 0, DegradedStd = 0.1 };
-        Assert.IsType<AncestralSampler>(Samplers.ForConfig(Config("gaussian")));
+        Assert.IsType<DpmSolverSampler>(Samplers.ForConfig(Config("gaussian")));
+        Assert.Equal(Samplers.DefaultDpmSteps, Samplers.ForConfig(Config("gaussian")).Steps);
+        Assert.IsType<AncestralSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "ddpm" }));
         Assert.IsType<DdimSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "ddim", Steps = 50 }));
         Assert.IsType<GammaSampler>(Samplers.ForConfig(Config("gamma")));
         Assert.Equal(50, Samplers.ForConfig(Config("gamma"), new SamplerOptions { Steps = 50 }).Steps);

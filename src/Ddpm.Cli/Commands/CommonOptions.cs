@@ -94,13 +94,14 @@ internal static class CommonOptions
     /// <summary>--sampler, --steps, --eta, --sigma, --precision and --noise, shared by sample and eval.</summary>
     public sealed class SamplerSet
     {
-        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral), ddim or dpm++2m (DPM-Solver++ 2M) for Gaussian noise; gamma and cold for those checkpoints (default: the checkpoint's own: ddpm, gamma or cold)" };
-        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Sampler steps, evenly spaced in 1..T (default: T)", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral), ddim or dpm++2m (DPM-Solver++ 2M) for Gaussian noise; heun for the edm objective; gamma and cold for those checkpoints (default: the checkpoint's own)" };
+        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Sampler steps in 1..T (default: T); heun: noise levels (default 18, 2N - 1 model calls)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
         private readonly Option<bool> _clip = new("--clip-x0") { Description = "ddpm, ddim, dpm++2m: clamp the predicted x_0 to [-1, 1] at every step (Ho et al.'s clipped sampler; needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
         private readonly Option<string> _precision = new("--precision") { Description = "Convolution precision while sampling: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16; weights are fp32 either way", DefaultValueFactory = _ => "auto" };
         private readonly Option<string> _noise = Noise(withDefault: false);
+        private readonly Option<double> _churn = Positive(new Option<double>("--churn") { Description = "heun (edm checkpoints): EDM's S_churn, noise re-injected per step (0 = deterministic)", DefaultValueFactory = _ => 0 }, allowZero: true);
 
         public SamplerSet()
         {
@@ -109,7 +110,7 @@ internal static class CommonOptions
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _precision, _noise];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _precision, _noise];
 
         /// <summary>Sets the model's compute precision: --precision, resolving auto for this CPU (the checkpoint's training precision
         /// need not be the fast one here: weights are fp32 and either precision samples them).</summary>
@@ -123,7 +124,7 @@ internal static class CommonOptions
                 throw new UsageException("--eta applies to --sampler ddim only");
             if (kind is not null && !Sampling.Samplers.Gaussian.Contains(kind) && parse.GetValue(_clip))
                 throw new UsageException($"--clip-x0 applies to --sampler {string.Join(", ", Sampling.Samplers.Gaussian)} only");
-            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!) };
+            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!), Churn = parse.GetValue(_churn) };
         }
 
         /// <summary>The sampler for a checkpoint, after checking --noise against it.</summary>

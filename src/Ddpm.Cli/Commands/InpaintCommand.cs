@@ -55,11 +55,13 @@ internal static class InpaintCommand
 
         var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
         var config = Checkpoint.ReadConfig(dir);
-        if (config.Diffusion.Noise != "gaussian") throw new DdpmException($"{dir}: RePaint needs a Gaussian-noise checkpoint, this one uses '{config.Diffusion.Noise}'");
+        RePaint repaint;
+        try { repaint = RePaint.ForConfig(config.Diffusion, parse.GetValue(JumpLength), parse.GetValue(JumpCount)); }
+        catch (DdpmException e) { throw new DdpmException($"{dir}: {e.Message}"); }
         using var model = Checkpoint.LoadModel(dir);
+        model.Precision = PrecisionNames.Auto(); // the fast one on this CPU (weights are fp32 either way)
         int size = config.Model.ImageSize;
         if (config.Model.ImageChannels != 1) throw new DdpmException($"{dir}: inpaint supports grayscale models only");
-        var repaint = new RePaint(NoiseSchedule.Create(config.Diffusion.Schedule, config.Diffusion.Timesteps), parse.GetValue(JumpLength), parse.GetValue(JumpCount));
 
         using var scope = NewDisposeScope();
         Tensor image;

@@ -36,14 +36,14 @@ internal static class TrainCommand
     private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
     private static readonly Option<int> Threads = CommonOptions.Threads();
-    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every, at most T: DDIM for Gaussian noise, the noise type's own sampler otherwise (0 = all T steps)", DefaultValueFactory = _ => 50 }, allowZero: true);
+    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every with the checkpoint's default sampler, at most T (0 = its default: dpm++2m 20, heun 18 levels, gamma and cold 50)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<bool> Conditional = new("--conditional") { Description = "Class-conditional model (the dataset's labels) for --digit and --guidance at sampling time" };
     private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
         p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);
     private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: auto (bf16 where the CPU has native bf16 arithmetic, else fp32; stored resolved), bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32");
 
     private static readonly Option<string> Recipe = CommonOptions.OneOf("--recipe", $"Training recipe, the defaults of --prediction, --min-snr, --lr-schedule and --arch: {string.Join("; ", Recipes.All.Select(r => $"{r.Name} = {r.Summary}"))}", Recipes.Names, Recipes.DefaultName);
-    private static readonly Option<string?> PredictionType = CommonOptions.OneOf("--prediction", "Gaussian noise: what the network predicts, eps (the noise, Ho et al. 2020) or v (Salimans & Ho 2022) (default: the recipe's)", Diffusion.Predictions.PredictionTypes.Names);
+    private static readonly Option<string?> PredictionType = CommonOptions.OneOf("--prediction", "Gaussian noise: what the network predicts, eps (the noise, Ho et al. 2020), v (Salimans & Ho 2022), or edm (Karras et al. 2022's preconditioned denoiser on continuous σ) (default: the recipe's)", Diffusion.Predictions.PredictionTypes.Objectives);
     private static readonly Option<double?> MinSnr = CommonOptions.Check(new Option<double?>("--min-snr") { Description = "Gaussian noise: γ of min-SNR-γ loss weights (Hang et al. 2023), 0 = uniform weights (default: the recipe's)" },
         g => g is < 0 || (g is { } v && !double.IsFinite(v)) ? $"--min-snr must be >= 0, got {g}" : null);
     private static readonly Option<string?> LrSchedule = CommonOptions.OneOf("--lr-schedule", "After warm-up: constant, or cosine decay to 0 at the end of --epochs or --max-minutes (default: the recipe's)", LearningRates.Names);
@@ -91,7 +91,9 @@ internal static class TrainCommand
             bool gaussian = noise == Diffusion.GaussianDiffusion.ProcessName;
             if (!gaussian && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
                 throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
-            var minSnr = parse.GetValue(MinSnr) is { } g ? (g == 0 ? null : g) : recipe.MinSnrGamma;
+            var prediction = parse.GetValue(PredictionType) ?? recipe.Prediction;
+            // EDM has its own weighting λ(σ): the recipe's min-SNR only applies to eps and v.
+            var minSnr = parse.GetValue(MinSnr) is { } g ? (g == 0 ? null : g) : prediction == Diffusion.EdmDiffusion.PredictionName ? null : recipe.MinSnrGamma;
             var dataDir = parse.GetValue(DataDir)!;
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
@@ -108,7 +110,7 @@ internal static class TrainCommand
                     GammaTheta0 = parse.GetValue(GammaTheta0),
                     StartPerturbation = parse.GetValue(StartPerturbation),
                     // Other noise types have their own target: the recipe's Gaussian objective does not apply to them.
-                    Prediction = gaussian ? parse.GetValue(PredictionType) ?? recipe.Prediction : Diffusion.Predictions.EpsilonPrediction.PredictionName,
+                    Prediction = gaussian ? prediction : Diffusion.Predictions.EpsilonPrediction.PredictionName,
                     MinSnrGamma = gaussian ? minSnr : null,
                 },
                 Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
@@ -153,7 +155,7 @@ internal static class TrainCommand
                 TimeLimit = minutes > 0 ? TimeSpan.FromMinutes(minutes) : null,
                 EvalEvery = evalEvery,
                 Evaluation = evaluator is null ? null : new TrainingEvaluation(evaluator, parse.GetValue(EvalN)),
-                Sampler = parse.GetValue(PreviewSteps) is var steps and > 0 ? new SamplerOptions { Kind = "ddim", Steps = steps } : new SamplerOptions(),
+                Sampler = new SamplerOptions { Steps = parse.GetValue(PreviewSteps) },
             };
             var result = TrainingView.Run(trainer, options, stop.Token, output);
             output.WriteLine(result.Outcome switch

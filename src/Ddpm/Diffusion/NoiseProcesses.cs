@@ -18,6 +18,8 @@ public static class NoiseProcesses
         var schedule = NoiseSchedule.Create(config.Schedule, config.Timesteps);
         return config.Noise switch
         {
+            GaussianDiffusion.ProcessName when config.IsEdm => new EdmDiffusion(schedule,
+                config.SigmaData ?? throw new DdpmException("this edm config has no σ_data (it is measured when training starts)"), config.EdmPMean, config.EdmPStd),
             GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule, Predictions.PredictionTypes.Create(config.Prediction), config.MinSnrGamma),
             GammaDiffusion.ProcessName => new GammaDiffusion(schedule, config.GammaTheta0),
             BlurDiffusion.ProcessName => new BlurDiffusion(schedule, config.DegradedMean, config.DegradedStd, config.StartPerturbation),
@@ -34,12 +36,15 @@ public static class NoiseProcesses
             throw new DdpmException($"--schedule applies to gaussian and gamma noise; {config.Noise} has its own severity schedule");
         if (config.Noise == GammaDiffusion.ProcessName && (!(config.GammaTheta0 > 0) || !double.IsFinite(config.GammaTheta0)))
             throw new DdpmException($"gamma θ_0 must be > 0, got {config.GammaTheta0}");
-        Predictions.PredictionTypes.Create(config.Prediction);
+        if (!Predictions.PredictionTypes.Objectives.Contains(config.Prediction))
+            throw new DdpmException($"unknown prediction type '{config.Prediction}' (choose from {string.Join(", ", Predictions.PredictionTypes.Objectives)})");
+        if (config.IsEdm && config.MinSnrGamma is not null) throw new DdpmException("--min-snr does not apply to the edm objective: it has its own weighting λ(σ)");
         if (config.Noise != GaussianDiffusion.ProcessName && (config.Prediction != Predictions.EpsilonPrediction.PredictionName || config.MinSnrGamma is not null))
             throw new DdpmException($"--prediction and --min-snr apply to gaussian noise only; {config.Noise} has its own target");
         if (config.MinSnrGamma is { } gamma && (!(gamma > 0) || !double.IsFinite(gamma))) throw new DdpmException($"min-SNR γ must be > 0, got {gamma}");
         if (config.StartPerturbation < 0 || !double.IsFinite(config.StartPerturbation))
             throw new DdpmException($"start perturbation must be >= 0, got {config.StartPerturbation}");
+        if (config.IsEdm && config.SigmaData is null) return config with { SigmaData = EdmDiffusion.MeasureSigmaData(images) };
         if (config.Noise != BlurDiffusion.ProcessName || config.DegradedMean is not null) return config;
         var (mean, std) = BlurDiffusion.StartStatistics(images);
         return config with { DegradedMean = mean, DegradedStd = std };

@@ -108,7 +108,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>ε_θ(x_t, t, c): the class embedding is added to the time embedding.</summary>
     /// <param name="x">Noisy images [B, C, H, W].</param>
-    /// <param name="t">Int64 steps [B] in 1..T.</param>
+    /// <param name="t">The noise level [B]: int64 steps in 1..T, or float c_noise for the edm objective.</param>
     /// <param name="labels">Int64 classes [B] in 0..NumClasses (NumClasses = ∅), or null for ∅; only for a conditional model.</param>
     public Tensor Forward(Tensor x, Tensor t, Tensor? labels)
     {

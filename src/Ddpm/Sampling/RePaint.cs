@@ -1,4 +1,6 @@
+using Ddpm.Diffusion.Predictions;
 using Ddpm.Schedules;
+using Ddpm.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,8 +23,21 @@ public sealed class RePaint
     public int JumpCount { get; }
     private readonly AncestralSampler _step;
 
-    public RePaint(NoiseSchedule schedule, int jumpLength = DefaultJumpLength, int jumpCount = DefaultJumpCount)
+    /// <summary>What the network predicts; its output is turned into ε̂ (<see cref="ModelOutput"/>).</summary>
+    public IPrediction Prediction { get; }
+
+    /// <summary>RePaint for a checkpoint's diffusion settings: its schedule and the network's prediction type.</summary>
+    public static RePaint ForConfig(DiffusionConfig diffusion, int jumpLength = DefaultJumpLength, int jumpCount = DefaultJumpCount)
     {
+        if (diffusion.Noise != Diffusion.GaussianDiffusion.ProcessName)
+            throw new DdpmException($"RePaint needs a Gaussian-noise checkpoint, this one uses '{diffusion.Noise}'");
+        if (diffusion.IsEdm) throw new DdpmException("RePaint runs on a β schedule; this checkpoint was trained with the edm objective (use eps or v)");
+        return new RePaint(NoiseSchedule.Create(diffusion.Schedule, diffusion.Timesteps), jumpLength, jumpCount, PredictionTypes.Create(diffusion.Prediction));
+    }
+
+    public RePaint(NoiseSchedule schedule, int jumpLength = DefaultJumpLength, int jumpCount = DefaultJumpCount, IPrediction? prediction = null)
+    {
+        Prediction = prediction ?? new EpsilonPrediction();
         if (jumpLength < 1 || jumpLength > schedule.T) throw new DdpmException($"RePaint jump length must be in 1..{schedule.T}, got {jumpLength}");
         if (jumpCount < 1) throw new DdpmException($"RePaint jump count (resamplings) must be >= 1, got {jumpCount}");
         Schedule = schedule;
@@ -64,8 +79,16 @@ public sealed class RePaint
 
     /// <param name="known">Images [N, C, H, W] in [-1, 1]; only the pixels where <paramref name="mask"/> is 1 are used.</param>
     /// <param name="mask">1 = known (keep), 0 = generate; broadcastable to <paramref name="known"/>.</param>
-    public Tensor Inpaint(nn.Module<Tensor, Tensor, Tensor> model, Tensor known, Tensor mask, Generator generator,
+    public Tensor Inpaint(nn.Module<Tensor, Tensor, Tensor> network, Tensor known, Tensor mask, Generator generator,
         IProgress<int>? progress = null, CancellationToken cancellation = default)
+    {
+        var model = ModelOutput.AsEpsilonModel(network, Prediction, Schedule);
+        try { return InpaintWith(model, known, mask, generator, progress, cancellation); }
+        finally { if (!ReferenceEquals(model, network)) model.Dispose(); } // the view borrows the network
+    }
+
+    private Tensor InpaintWith(nn.Module<Tensor, Tensor, Tensor> model, Tensor known, Tensor mask, Generator generator,
+        IProgress<int>? progress, CancellationToken cancellation)
     {
         var sequence = _sequence;
         var shape = known.shape;

@@ -8,7 +8,8 @@ namespace Ddpm.Sampling;
 /// <summary>How to sample: a sampler kind (null = the checkpoint's noise type's own) with its settings.</summary>
 public sealed record SamplerOptions
 {
-    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverName, "gamma", "cold"];
+    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverName, HeunName, "gamma", "cold"];
+    public const string HeunName = "heun";
     public const string DpmSolverName = "dpm++2m";
     /// <summary>ddpm, ddim, dpm++2m, gamma or cold; null picks the one that fits the noise type.</summary>
     public string? Kind { get; init; }
@@ -18,6 +19,8 @@ public sealed record SamplerOptions
     public double Eta { get; init; }
     /// <summary>ddpm, ddim and dpm++2m: clamp x̂_0 to [-1, 1] at every step.</summary>
     public bool ClipX0 { get; init; }
+    /// <summary>heun: EDM's S_churn (0 = deterministic, Algorithm 1).</summary>
+    public double Churn { get; init; }
 }
 
 /// <summary>Picks the sampler that fits a checkpoint's noise process, and refuses combinations that do not fit.</summary>
@@ -26,10 +29,13 @@ public static class Samplers
     /// <summary>Samplers for Gaussian noise; each takes ε̂ (any prediction type is converted to it).</summary>
     public static readonly IReadOnlyList<string> Gaussian = ["ddpm", "ddim", SamplerOptions.DpmSolverName];
 
-    /// <summary>The sampler a noise type uses when none is asked for.</summary>
-    public static string DefaultFor(string noise) => noise switch
+    /// <summary>
+    /// The sampler a checkpoint uses when none is asked for. Gaussian: DPM-Solver++(2M) with <see cref="DefaultDpmSteps"/> steps,
+    /// chosen by FCD per second of sampling (BENCHMARKS.md); Algorithm 2 as written stays available as <c>--sampler ddpm</c>.
+    /// </summary>
+    public static string DefaultFor(DiffusionConfig diffusion) => diffusion.IsEdm ? SamplerOptions.HeunName : diffusion.Noise switch
     {
-        GaussianDiffusion.ProcessName => "ddpm",
+        GaussianDiffusion.ProcessName => SamplerOptions.DpmSolverName,
         GammaDiffusion.ProcessName => "gamma",
         _ => "cold",
     };
@@ -41,20 +47,25 @@ public static class Samplers
         AncestralSampler a => $"DDPM ancestral, {a.Steps} steps, σ² = {(a.Sigma == SigmaKind.Beta ? "beta" : "beta-tilde")}{(a.ClipX0 ? ", x̂_0 clipped" : "")}",
         DdimSampler d => $"DDIM, {d.Steps} steps, η = {d.Eta}{(d.ClipX0 ? ", x̂_0 clipped" : "")}",
         DpmSolverSampler s => $"DPM-Solver++({s.Order}M), {s.Steps} steps{(s.ClipX0 ? ", x̂_0 clipped" : "")}",
+        EdmSampler e => $"EDM Heun, {e.Levels} noise levels ({e.Steps} model calls){(e.Churn > 0 ? $", S_churn = {e.Churn}" : "")}",
         GammaSampler g => $"gamma (DDGM), {g.Steps} steps",
         ColdSampler c => $"cold diffusion ({c.Process.Name}), {c.Steps} steps",
         _ => sampler.GetType().Name,
     };
 
+    /// <summary>dpm++2m's steps when none are given (its 0 means this, not all T).</summary>
+    public const int DefaultDpmSteps = 20;
+
     public static ISampler ForConfig(DiffusionConfig diffusion, SamplerOptions? options = null)
     {
         options ??= new SamplerOptions();
-        var kind = options.Kind ?? DefaultFor(diffusion.Noise);
-        var allowed = diffusion.Noise == GaussianDiffusion.ProcessName ? Gaussian : [DefaultFor(diffusion.Noise)];
+        var kind = options.Kind ?? DefaultFor(diffusion);
+        var allowed = diffusion.Noise == GaussianDiffusion.ProcessName && !diffusion.IsEdm ? Gaussian : [DefaultFor(diffusion)];
         if (!SamplerOptions.Names.Contains(kind))
             throw new DdpmException($"unknown sampler '{kind}' (choose from {string.Join(", ", SamplerOptions.Names)})");
         if (!allowed.Contains(kind))
-            throw new DdpmException($"--sampler {kind} does not fit a checkpoint trained with {diffusion.Noise} noise (use {string.Join(" or ", allowed)})");
+            throw new DdpmException($"--sampler {kind} does not fit a checkpoint trained with {(diffusion.IsEdm ? "the edm objective" : $"{diffusion.Noise} noise")} (use {string.Join(" or ", allowed)})");
+        if (kind != SamplerOptions.HeunName && options.Churn != 0) throw new DdpmException("--churn applies to --sampler heun only");
         if (kind != "ddim" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
         if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
         if (!Gaussian.Contains(kind)) return NoiseSpecific(diffusion, kind, options);
@@ -63,16 +74,21 @@ public static class Samplers
         {
             "ddpm" => new AncestralSampler(schedule, options.Sigma, options.Steps, options.ClipX0),
             "ddim" => new DdimSampler(schedule, options.Steps == 0 ? schedule.T : options.Steps, options.Eta, options.ClipX0),
-            _ => new DpmSolverSampler(schedule, options.Steps == 0 ? schedule.T : options.Steps, clipX0: options.ClipX0),
+            _ => new DpmSolverSampler(schedule, options.Steps == 0 ? Math.Min(DefaultDpmSteps, schedule.T) : options.Steps, clipX0: options.ClipX0),
         };
         var prediction = PredictionTypes.Create(diffusion.Prediction);
         return prediction is EpsilonPrediction ? sampler : new PredictionSampler(sampler, prediction, schedule);
     }
 
-    /// <summary>Gamma and cold samplers own their noise process (it holds the degradation operators).</summary>
+    /// <summary>Gamma, cold and EDM samplers own their noise process (it holds the degradation operators or σ_data).</summary>
     private static ISampler NoiseSpecific(DiffusionConfig diffusion, string kind, SamplerOptions options)
     {
         var process = NoiseProcesses.Create(diffusion);
-        return kind == "gamma" ? new GammaSampler((GammaDiffusion)process, options.Steps) : new ColdSampler((ColdDiffusion)process, options.Steps);
+        return kind switch
+        {
+            "gamma" => new GammaSampler((GammaDiffusion)process, options.Steps),
+            SamplerOptions.HeunName => new EdmSampler((EdmDiffusion)process, options.Steps == 0 ? EdmSampler.DefaultLevels : options.Steps, options.Churn),
+            _ => new ColdSampler((ColdDiffusion)process, options.Steps),
+        };
     }
 }

@@ -17,8 +17,8 @@ public static class Recipes
         "ε-prediction, uniform weights, constant learning rate, compact U-Net");
 
     /// <summary>The default: chosen by the time-to-quality runs in BENCHMARKS.md.</summary>
-    public static readonly Recipe Fast = new("fast", VPrediction.PredictionName, 5, LearningRates.Cosine, Architectures.Ho,
-        "v-prediction, min-SNR-5 weights, cosine learning-rate decay over the budget, Ho et al.'s U-Net details");
+    public static readonly Recipe Fast = new("fast", VPrediction.PredictionName, 5, LearningRates.Cosine, Architectures.Zero,
+        "v-prediction, min-SNR-5 weights, cosine learning-rate decay over the budget, compact U-Net with Ho et al.'s zero init");
 
     public static readonly IReadOnlyList<Recipe> All = [Fast, Seed];
     public static readonly IReadOnlyList<string> Names = [.. All.Select(r => r.Name)];

@@ -47,9 +47,15 @@ public sealed record DiffusionConfig
     /// <summary>The β schedule of gaussian and gamma noise; blur and mask have their own severity schedule.</summary>
     public string Schedule { get; init; } = "linear";
     public int Timesteps { get; init; } = 1000;
-    /// <summary>Gaussian noise: what the network predicts, "eps" (Ho et al. 2020) or "v" (<see cref="Diffusion.Predictions.PredictionTypes"/>).
+    /// <summary>Gaussian noise: what the network predicts, "eps" (Ho et al. 2020), "v" (<see cref="Diffusion.Predictions.PredictionTypes"/>)
+    /// or "edm" (Karras et al. 2022's preconditioned denoiser on continuous σ, <see cref="Diffusion.EdmDiffusion"/>).
     /// Checkpoints written before this field existed predict ε.</summary>
     public string Prediction { get; init; } = Diffusion.Predictions.EpsilonPrediction.PredictionName;
+    /// <summary>The edm objective: σ_data, the training pixels' standard deviation, measured when training starts.</summary>
+    public double? SigmaData { get; init; }
+    /// <summary>The edm objective: ln σ ~ N(P_mean, P_std²) while training (Karras et al. 2022: −1.2, 1.2).</summary>
+    public double EdmPMean { get; init; } = Diffusion.EdmDiffusion.DefaultPMean;
+    public double EdmPStd { get; init; } = Diffusion.EdmDiffusion.DefaultPStd;
     /// <summary>Gaussian noise: γ of min-SNR-γ loss weighting (Hang et al. 2023); null = uniform weights (L_simple).</summary>
     public double? MinSnrGamma { get; init; }
     /// <summary>Gamma noise: the scale hyper-parameter θ_0 of Nachmani et al. 2021.</summary>
@@ -63,8 +69,13 @@ public sealed record DiffusionConfig
     /// <summary>"gaussian noise, linear schedule" or "blur (cold diffusion)".</summary>
     public string Describe() => Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} noise, {Schedule} schedule" : $"{Noise} (cold diffusion)";
 
+    /// <summary>The EDM objective: continuous σ instead of the β schedule's steps.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsEdm => Noise == Diffusion.GaussianDiffusion.ProcessName && Prediction == Diffusion.EdmDiffusion.PredictionName;
+
     /// <summary>", v-prediction, min-SNR-5 weights" for Gaussian noise (what the network learns); empty for the others.</summary>
     public string DescribeObjective() => Noise != Diffusion.GaussianDiffusion.ProcessName ? ""
+        : IsEdm ? $", EDM objective (σ_data = {SigmaData:F3})"
         : $", {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}";
 }
 

@@ -22,10 +22,12 @@ public sealed record TrainerOptions
     /// <summary>Score the EMA weights every N epochs (0 = never; needs <see cref="Evaluation"/>).</summary>
     public int EvalEvery { get; init; }
     public Evaluation.TrainingEvaluation? Evaluation { get; init; }
-    /// <summary>Sampler for previews and evaluations during training: DDIM with 50 steps unless set (the full T-step chain would dominate short runs).</summary>
+    /// <summary>Sampler for previews and evaluations during training: the checkpoint's default sampler with its default steps unless set
+    /// (gamma and cold: 50 steps; their full T-step chain would dominate short runs).</summary>
     public SamplerOptions Sampler { get; init; } = DefaultSampler;
 
-    public static readonly SamplerOptions DefaultSampler = new() { Kind = "ddim", Steps = 50 };
+    public static readonly SamplerOptions DefaultSampler = new();
+    public const int ColdPreviewSteps = 50;
 }
 
 /// <summary>
@@ -273,13 +275,15 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// The preview/evaluation sampler, with steps capped at T (a short-T run keeps the default of 50). Gamma, blur and
-    /// mask runs use their own sampler with the same number of steps.
+    /// The preview/evaluation sampler, with steps capped at T (a short-T run uses all its steps). Gamma, blur, mask and edm runs
+    /// use their own sampler.
     /// </summary>
     private ISampler InTrainingSampler(SamplerOptions options)
     {
-        if (Config.Diffusion.Noise != GaussianDiffusion.ProcessName) options = options with { Kind = null };
-        return Samplers.ForConfig(Config.Diffusion, options.Steps > Config.Diffusion.Timesteps ? options with { Steps = 0 } : options);
+        var diffusion = Config.Diffusion;
+        if (diffusion.Noise != GaussianDiffusion.ProcessName || diffusion.IsEdm) options = options with { Kind = null, ClipX0 = false, Eta = 0 };
+        if (options.Steps == 0 && (options.Kind ?? Samplers.DefaultFor(diffusion)) is "gamma" or "cold") options = options with { Steps = TrainerOptions.ColdPreviewSteps };
+        return Samplers.ForConfig(diffusion, options.Steps > diffusion.Timesteps ? options with { Steps = 0 } : options);
     }
 
     public void Dispose()

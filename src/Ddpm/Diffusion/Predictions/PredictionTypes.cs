@@ -11,7 +11,12 @@ public static class PredictionTypes
 
     public static IReadOnlyList<string> Names { get; } = [.. Registry.Keys];
 
+    /// <summary>What --prediction accepts: the parameterisations above, and edm (its own process, <see cref="EdmDiffusion"/>).</summary>
+    public static IReadOnlyList<string> Objectives { get; } = [.. Names, EdmDiffusion.PredictionName];
+
     public static IPrediction Create(string name) =>
         Registry.TryGetValue(name, out var make) ? make()
-            : throw new DdpmException($"unknown prediction type '{name}' (choose from {string.Join(", ", Names)})");
+            : name == EdmDiffusion.PredictionName
+                ? throw new DdpmException("an edm checkpoint has no β schedule: it samples with --sampler heun (EDM's own sampler)")
+                : throw new DdpmException($"unknown prediction type '{name}' (choose from {string.Join(", ", Objectives)})");
 }
