@@ -59,6 +59,16 @@ public class RecipeTests
     }
 
     [Fact]
+    public void Recipes_fill_in_what_is_not_given()
+    {
+        Assert.Equal(("eps", (double?)null, "constant", "seed"), Recipes.Seed.Resolve());
+        Assert.Equal(("v", (double?)5, "cosine", "zero"), Recipes.Fast.Resolve());
+        Assert.Equal(("eps", (double?)null, "cosine", "ho"), Recipes.Fast.Resolve("eps", 0, architecture: "ho")); // γ = 0: uniform
+        Assert.Equal(("edm", (double?)null, "cosine", "zero"), Recipes.Fast.Resolve("edm"));                      // edm has its own λ(σ)
+        Assert.Equal(("eps", (double?)3, "constant", "seed"), Recipes.Seed.Resolve(minSnrGamma: 3));
+    }
+
+    [Fact]
     public void Cosine_learning_rate_warms_up_then_halves_at_mid_budget_and_ends_at_zero()
     {
         var o = new OptimConfig { LearningRate = 1e-3, WarmupSteps = 10, LrSchedule = LearningRates.Cosine };

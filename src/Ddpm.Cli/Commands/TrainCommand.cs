@@ -91,14 +91,12 @@ internal static class TrainCommand
             bool gaussian = noise == Diffusion.GaussianDiffusion.ProcessName;
             if (!gaussian && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
                 throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
-            var prediction = parse.GetValue(PredictionType) ?? recipe.Prediction;
-            // EDM has its own weighting λ(σ): the recipe's min-SNR only applies to eps and v.
-            var minSnr = parse.GetValue(MinSnr) is { } g ? (g == 0 ? null : g) : prediction == Diffusion.EdmDiffusion.PredictionName ? null : recipe.MinSnrGamma;
+            var (prediction, minSnr, lrSchedule, arch) = recipe.Resolve(parse.GetValue(PredictionType), parse.GetValue(MinSnr), parse.GetValue(LrSchedule), parse.GetValue(Arch));
             var dataDir = parse.GetValue(DataDir)!;
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
             {
-                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1), parse.GetValue(Arch) ?? recipe.Architecture) with
+                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1), arch) with
                 {
                     NumClasses = parse.GetValue(Conditional) ? (int)data.Labels.max().item<long>() + 1 : 0,
                 },
@@ -119,7 +117,7 @@ internal static class TrainCommand
                     BatchSize = parse.GetValue(BatchSize),
                     LearningRate = parse.GetValue(LearningRate),
                     WarmupSteps = parse.GetValue(Warmup),
-                    LrSchedule = parse.GetValue(LrSchedule) ?? recipe.LrSchedule,
+                    LrSchedule = lrSchedule,
                     EmaDecay = parse.GetValue(EmaDecay),
                     Seed = parse.GetValue(Seed),
                     Precision = PrecisionNames.Resolve(parse.GetValue(Precision)!).Name(),

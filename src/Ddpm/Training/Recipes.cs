@@ -8,7 +8,20 @@ namespace Ddpm.Training;
 /// own; a recipe only fills in what is not given.
 /// </summary>
 /// <param name="MinSnrGamma">null = uniform loss weights.</param>
-public sealed record Recipe(string Name, string Prediction, double? MinSnrGamma, string LrSchedule, string Architecture, string Summary);
+public sealed record Recipe(string Name, string Prediction, double? MinSnrGamma, string LrSchedule, string Architecture, string Summary)
+{
+    /// <summary>
+    /// The options as given, the recipe's values where not: a given min-SNR γ of 0 means uniform weights, and the edm
+    /// objective has its own weighting λ(σ), so the recipe's min-SNR does not apply to it.
+    /// </summary>
+    public (string Prediction, double? MinSnrGamma, string LrSchedule, string Architecture) Resolve(
+        string? prediction = null, double? minSnrGamma = null, string? lrSchedule = null, string? architecture = null)
+    {
+        var p = prediction ?? Prediction;
+        double? gamma = minSnrGamma is { } g ? (g == 0 ? null : g) : p == Diffusion.EdmDiffusion.PredictionName ? null : MinSnrGamma;
+        return (p, gamma, lrSchedule ?? LrSchedule, architecture ?? Architecture);
+    }
+}
 
 public static class Recipes
 {
