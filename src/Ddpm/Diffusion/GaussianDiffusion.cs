@@ -40,9 +40,6 @@ public sealed class GaussianDiffusion : INoiseProcess, IDisposable
     public IPrediction Prediction { get; }
     public double? MinSnrGamma { get; }
 
-    /// <summary>Loss weight of each step t = 0..T (1 everywhere for uniform weighting).</summary>
-    public double[] Weights => _weight is null ? Enumerable.Repeat(1.0, Schedule.T + 1).ToArray() : _weight.to(ScalarType.Float64).data<double>().ToArray();
-
     /// <summary>Eq. 4 reparameterised: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, for a batch with a different t per example.</summary>
     /// <param name="t">Int64 tensor [B] of steps in 0..T (0 returns x_0 unchanged).</param>
     public Tensor QSample(Tensor x0, Tensor t, Tensor noise)

@@ -108,7 +108,7 @@ public sealed class Trainer : IDisposable
     public int StepsPerEpoch => (_data.Count + Config.Training.BatchSize - 1) / Config.Training.BatchSize;
 
     /// <summary>The run's budget for the learning-rate decay; <see cref="Run"/> sets it from its epochs and time limit.</summary>
-    public TrainingBudget? Budget { get; set; }
+    public TrainingBudget? Budget { get; private set; }
 
     /// <summary>Training seconds of the run so far, as <see cref="Run"/> measures them (0 outside it).</summary>
     private Func<double> _trainingSeconds = () => 0;
