@@ -1,3 +1,4 @@
+using Ddpm.Diffusion.Predictions;
 using Ddpm.Schedules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -45,7 +46,7 @@ public sealed class DdimSampler : ISampler
     public Tensor Step(Tensor xt, Tensor epsilon, int t, int previous, Tensor? z)
     {
         double a = Schedule.AlphaBar[t], ap = Schedule.AlphaBar[previous], sigma = SigmaAt(t, previous);
-        var x0 = (xt - epsilon * Math.Sqrt(1 - a)) / Math.Sqrt(a);
+        var x0 = ModelOutput.X0FromEpsilon(xt, epsilon, Math.Sqrt(a), Math.Sqrt(1 - a));
         if (ClipX0) x0 = x0.clamp(-1, 1);
         var direction = epsilon * Math.Sqrt(Math.Max(1 - ap - sigma * sigma, 0));
         var next = x0 * Math.Sqrt(ap) + direction;

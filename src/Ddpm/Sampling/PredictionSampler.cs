@@ -16,11 +16,6 @@ public sealed class PredictionSampler(ISampler inner, IPrediction prediction, No
     public IReadOnlyList<int> States => Inner.States;
 
     public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
-        IProgress<int>? progress = null, CancellationToken cancellation = default, Action<int, Tensor>? observe = null)
-    {
-        var view = ModelOutput.AsEpsilonModel(model, Prediction, schedule);
-        try { return Inner.Sample(view, shape, generator, progress, cancellation, observe); }
-        finally { if (!ReferenceEquals(view, model)) view.Dispose(); } // the view borrows the network
-
-    }
+        IProgress<int>? progress = null, CancellationToken cancellation = default, Action<int, Tensor>? observe = null) =>
+        ModelOutput.WithEpsilonModel(model, Prediction, schedule, view => Inner.Sample(view, shape, generator, progress, cancellation, observe));
 }

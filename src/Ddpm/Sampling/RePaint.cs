@@ -82,9 +82,7 @@ public sealed class RePaint
     public Tensor Inpaint(nn.Module<Tensor, Tensor, Tensor> network, Tensor known, Tensor mask, Generator generator,
         IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
-        var model = ModelOutput.AsEpsilonModel(network, Prediction, Schedule);
-        try { return InpaintWith(model, known, mask, generator, progress, cancellation); }
-        finally { if (!ReferenceEquals(model, network)) model.Dispose(); } // the view borrows the network
+        return ModelOutput.WithEpsilonModel(network, Prediction, Schedule, model => InpaintWith(model, known, mask, generator, progress, cancellation));
     }
 
     private Tensor InpaintWith(nn.Module<Tensor, Tensor, Tensor> model, Tensor known, Tensor mask, Generator generator,

@@ -17,6 +17,15 @@ public static class ModelOutput
     public static nn.Module<Tensor, Tensor, Tensor> AsEpsilonModel(nn.Module<Tensor, Tensor, Tensor> network, IPrediction prediction, NoiseSchedule schedule) =>
         prediction is EpsilonPrediction ? network : new EpsilonView(network, prediction, schedule);
 
+    /// <summary>Runs <paramref name="use"/> on the network seen as an ε-model, disposing the view (never the network) afterwards.</summary>
+    public static T WithEpsilonModel<T>(nn.Module<Tensor, Tensor, Tensor> network, IPrediction prediction, NoiseSchedule schedule,
+        Func<nn.Module<Tensor, Tensor, Tensor>, T> use)
+    {
+        var model = AsEpsilonModel(network, prediction, schedule);
+        try { return use(model); }
+        finally { if (!ReferenceEquals(model, network)) model.Dispose(); } // the view borrows the network
+    }
+
     /// <summary>ε̂(x_t, t) from a network with another target; borrows the network (disposing the view leaves it alone).</summary>
     private sealed class EpsilonView : nn.Module<Tensor, Tensor, Tensor>
     {
