@@ -40,6 +40,20 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void Frechet_distance_with_non_commuting_covariances_matches_a_hand_computed_value()
+    {
+        using var scope = NewDisposeScope();
+        // Σ₁ = [[2, 1], [1, 2]] and Σ₂ = diag(1, 4) do not commute (Σ₁Σ₂ = [[2, 4], [1, 8]] ≠ Σ₂Σ₁). For 2×2 matrices whose
+        // product has positive eigenvalues λ₁, λ₂: tr (Σ₁Σ₂)^{1/2} = √λ₁ + √λ₂ = √(tr Σ₁Σ₂ + 2 √det Σ₁Σ₂) = √(10 + 2√12).
+        // With ‖μ₁ − μ₂‖² = 5 and tr Σ₁ + tr Σ₂ = 9: d² = 14 − 2√(10 + 2√12), by bc -l to 20 digits 5.77122044765434023624.
+        // The usual bug tr(Σ₁^{1/2} Σ₂^{1/2}) = 1.5 (√3 + 1) gives 5.80384757729336811944 instead.
+        using var a = new GaussianStats(tensor(new double[] { 0, 0 }), tensor(new double[] { 2, 1, 1, 2 }).reshape(2, 2));
+        using var b = new GaussianStats(tensor(new double[] { 1, -2 }), tensor(new double[] { 1, 0, 0, 4 }).reshape(2, 2));
+        Assert.Equal(5.77122044765434023624, FrechetDistance.Compute(a, b), 10);
+        Assert.Equal(5.77122044765434023624, FrechetDistance.Compute(b, a), 10);
+    }
+
+    [Fact]
     public void Precision_and_recall_are_one_for_identical_sets_and_zero_for_far_apart_sets()
     {
         using var scope = NewDisposeScope();
@@ -49,6 +63,21 @@ public class EvaluationTests
         Assert.Equal((1.0, 1.0), (p, r));
         var (p2, r2) = PrecisionRecall.Compute(x, randn(150, 8) + 100);
         Assert.Equal((0.0, 0.0), (p2, r2));
+    }
+
+    [Fact]
+    public void Precision_and_recall_match_k_nearest_neighbour_radii_computed_by_hand()
+    {
+        using var scope = NewDisposeScope();
+        // On a line, k = 3. Real {0, 1, 2, 3, 20, 21, 22, 23}: 3rd-neighbour radii 3, 2, 2, 3 in each cluster, so the real
+        // manifold is [−3, 6] ∪ [17, 26]. Generated {0.5, 1.5, 2.5, 5, 10, 11, 12}: radii 4.5, 3.5, 2.5, 4.5, 5, 6, 7, so
+        // its manifold is [−4, 19]. Precision: 0.5, 1.5, 2.5 and 5 lie in the real manifold, 10, 11 and 12 do not: 4/7.
+        // Recall: 0..3 lie in the generated manifold, 20..23 do not: 4/8.
+        var real = tensor(new double[] { 0, 1, 2, 3, 20, 21, 22, 23 }).reshape(-1, 1);
+        var generated = tensor(new double[] { 0.5, 1.5, 2.5, 5, 10, 11, 12 }).reshape(-1, 1);
+        var (precision, recall) = PrecisionRecall.Compute(real, generated, k: 3);
+        Assert.Equal(4.0 / 7, precision, 12);
+        Assert.Equal(0.5, recall, 12);
     }
 
     [Fact]

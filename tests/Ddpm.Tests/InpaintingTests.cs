@@ -15,23 +15,56 @@ public class InpaintingTests
     public InpaintingTests() => TestSupport.Init();
 
     [Fact]
-    public void Jump_schedule_walks_back_up_j_steps_r_minus_1_times_at_every_jump_point()
+    public void Jump_schedule_equals_the_reference_get_schedule_jump()
     {
-        var repaint = new RePaint(NoiseSchedule.Create("linear", 30), jumpLength: 10, jumpCount: 3);
-        var s = repaint.TimeSequence();
-        Assert.Equal(30, s[0]);
-        Assert.Equal(0, s[^1]);
-        Assert.All(Enumerable.Range(1, s.Count - 1), i => Assert.Equal(1, Math.Abs(s[i] - s[i - 1])));
-        // Jump points t = 10 and 20 (t + j <= T): each walk back up re-denoises the j steps above them,
-        // so every t in 10..29 is denoised into r = 3 times, and t below the first jump point once.
-        int Arrivals(int t) => s.Zip(s.Skip(1)).Count(p => p.First == t + 1 && p.Second == t);
-        Assert.All(Enumerable.Range(10, 20), t => Assert.Equal(3, Arrivals(t)));
-        Assert.All(Enumerable.Range(0, 10), t => Assert.Equal(1, Arrivals(t)));
-        int ups = s.Zip(s.Skip(1)).Count(p => p.Second > p.First);
-        Assert.Equal(2 * 2 * 10, ups);
-        // Model calls: T down-steps plus one per up-step walked back down.
-        Assert.Equal(30 + ups, repaint.Steps);
-        Assert.Equal(30, new RePaint(NoiseSchedule.Create("linear", 30), 10, 1).Steps);
+        // andreas128/RePaint guided_diffusion/scheduler.py, get_schedule_jump(t_T=20, n_sample=1, jump_length=3, jump_n_sample=2)
+        // run with Python, each entry + 1 (their entries are 0-based step indices, −1 = x_0; ours are the states x_s).
+        int[] reference = [20, 19, 18, 17, 16, 17, 18, 19, 18, 17, 16, 15, 14, 13, 14, 15, 16, 15, 14, 13, 12, 11, 10, 11, 12, 13, 12, 11, 10, 9, 8, 7,
+            8, 9, 10, 9, 8, 7, 6, 5, 4, 5, 6, 7, 6, 5, 4, 3, 2, 1, 2, 3, 4, 3, 2, 1, 0];
+        Assert.Equal(reference, new RePaint(NoiseSchedule.Create("linear", 20), jumpLength: 3, jumpCount: 2).TimeSequence());
+
+        // The paper's configuration (t_T = 250, j = 10, r = 10) on a 1,000-step model: the same call gives 4,571 entries, the first
+        // 249 (x_250) and the last −1, with 2,410 moves down (model calls) and 2,160 back up; the first walk up starts at 230 (x_231).
+        var paper = new RePaint(NoiseSchedule.Create("linear", 1000), 10, 10, steps: 250);
+        var s = paper.TimeSequence();
+        Assert.Equal(4571, s.Count);
+        Assert.Equal((250, 0), (s[0], s[^1]));
+        Assert.Equal(2410, paper.Steps);
+        Assert.Equal([250, 249, 248, 247, 246, 245, 244, 243, 242, 241, 240, 239, 238, 237, 236, 235, 234, 233, 232, 231, 232], s.Take(21).ToArray());
+        Assert.Equal(s, RePaint.ForConfig(new Training.DiffusionConfig()).TimeSequence()); // the default is the paper's configuration
+        Assert.Equal(20, new RePaint(NoiseSchedule.Create("linear", 20), 3, 1).Steps); // r = 1: no resampling
+    }
+
+    [Fact]
+    public void Respaced_steps_equal_guided_diffusion_space_timesteps()
+    {
+        // sorted(space_timesteps(T, [S])) from RePaint's guided_diffusion/respace.py, run with Python, each + 1.
+        Assert.Equal([1, 5, 9, 13, 17, 21, 25, 29, 33, 37], RePaint.SpacedTimesteps(1000, 250).Take(10).ToArray());
+        Assert.Equal([992, 996, 1000], RePaint.SpacedTimesteps(1000, 250).TakeLast(3).ToArray());
+        Assert.Equal([1, 15, 29, 43, 58, 72, 86, 100], RePaint.SpacedTimesteps(100, 8));
+        Assert.Equal([1, 501, 1000], RePaint.SpacedTimesteps(1000, 3)); // 499.5 rounds to even, as Python's round
+        Assert.Equal([1, 6, 11, 16, 21], RePaint.SpacedTimesteps(21, 5));
+        Assert.Equal(Enumerable.Range(1, 30), RePaint.SpacedTimesteps(30, 30));
+        Assert.Contains("RePaint steps must be in 1..20", Assert.Throws<DdpmException>(() => new RePaint(NoiseSchedule.Create("linear", 20), 3, 2, steps: 21)).Message);
+    }
+
+    /// <summary>
+    /// With nothing known, RePaint is the ancestral sampler plus walks back up with q(x_t | x_{t−1}), which keep the marginals: with the
+    /// exact denoiser of x_0 ~ N(μ, s²), the paper's respaced walk (S = 250 of T = 1000, j = 10, r = 10) must end at mean μ and
+    /// variance s². A 1-D recursion of the same walk's means and variances (in Python) gives exactly μ and 1.011 s² (σ² = β' on the
+    /// respaced steps is slightly too large; at S = 50 it would be 1.12 s²).
+    /// </summary>
+    [Fact]
+    public void Respaced_repaint_with_nothing_known_reaches_the_data_distribution_of_the_exact_denoiser()
+    {
+        const double mu = 0.2, s = 0.3;
+        var schedule = NoiseSchedule.Create("linear", 1000);
+        using var model = new ExactGaussianDenoiser(schedule, mu, s);
+        using var scope = NewDisposeScope();
+        using var g = new Generator(11);
+        var x = new RePaint(schedule, jumpLength: 10, jumpCount: 10, steps: 250).Inpaint(model, zeros(16, 1, 28, 28), zeros(1, 1, 28, 28), g);
+        Assert.InRange(x.mean().item<float>(), mu - 0.015, mu + 0.015);   // 12,544 pixels: standard errors 0.003 and 1.3 %
+        Assert.InRange(x.var().item<float>(), s * s * 0.97, s * s * 1.06);
     }
 
     [Fact]

@@ -101,6 +101,7 @@ internal static class CommonOptions
         private readonly Option<bool> _clip = new("--clip-x0") { Description = "ddpm, ddim, dpm++2m: clamp the predicted x_0 to [-1, 1] at every step (Ho et al.'s clipped sampler; needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
         private readonly Option<string> _precision = new("--precision") { Description = "Convolution precision while sampling: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16; weights are fp32 either way", DefaultValueFactory = _ => "auto" };
         private readonly Option<string> _noise = Noise(withDefault: false);
+        private readonly Option<string> _weights = OneOf("--weights", "Weights to sample: ema (the exponential moving average, Ho et al. 2020 App. B) or raw (the optimizer's last step)", ["ema", "raw"], "ema");
         private readonly Option<double> _churn = Positive(new Option<double>("--churn") { Description = "heun (edm checkpoints): EDM's S_churn, noise re-injected per step (0 = deterministic)", DefaultValueFactory = _ => 0 }, allowZero: true);
 
         public SamplerSet()
@@ -110,12 +111,16 @@ internal static class CommonOptions
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _precision, _noise];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _precision, _weights, _noise];
 
-        /// <summary>Sets the model's compute precision: --precision, resolving auto for this CPU (the checkpoint's training precision
-        /// need not be the fast one here: weights are fp32 and either precision samples them).</summary>
-        public void ApplyPrecision(ParseResult parse, UNet model) =>
+        /// <summary>The checkpoint's --weights (EMA by default) in --precision, auto resolved for this CPU (the checkpoint's training
+        /// precision need not be the fast one here: weights are fp32 and either precision samples them).</summary>
+        public UNet LoadModel(ParseResult parse, string checkpointDir)
+        {
+            var model = Training.Checkpoint.LoadModel(checkpointDir, ema: parse.GetValue(_weights) == "ema");
             model.Precision = PrecisionNames.Resolve(parse.GetValue(_precision)!);
+            return model;
+        }
 
         public Sampling.SamplerOptions Read(ParseResult parse)
         {

@@ -78,8 +78,7 @@ internal static class EvalCommand
             if (config.Model.ImageSize != 28 || config.Model.ImageChannels != 1)
                 throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
             var sampler = Sampler.Create(parse, dir, config);
-            using var model = Checkpoint.LoadModel(dir);
-            Sampler.ApplyPrecision(parse, model);
+            using var model = Sampler.LoadModel(parse, dir);
             int n = parse.GetValue(Count);
             var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)));
             Tensor? labels = null;

@@ -22,6 +22,7 @@ internal static class InpaintCommand
     private static readonly Option<int> Count = CommonOptions.Range(new Option<int>("--n") { Description = "Completions to draw", DefaultValueFactory = _ => 4 }, 1, 256);
     private static readonly Option<int> JumpLength = CommonOptions.Positive(new Option<int>("--jump-length") { Description = "RePaint jump length j (steps walked back up per resampling)", DefaultValueFactory = _ => RePaint.DefaultJumpLength });
     private static readonly Option<int> JumpCount = CommonOptions.Positive(new Option<int>("--resample") { Description = "RePaint resamplings r per jump point (1 = no resampling)", DefaultValueFactory = _ => RePaint.DefaultJumpCount });
+    private static readonly Option<int> Steps = CommonOptions.Positive(new Option<int>("--steps") { Description = $"Respaced steps S of the reverse process, as RePaint's configurations (0 = {RePaint.DefaultSteps}, or T if smaller)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: complete as this class (with --guidance)" };
     private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Guidance scale w with --digit", DefaultValueFactory = _ => SampleCommand.DefaultGuidance }, allowZero: true);
     private static readonly Option<string> DataDir = CommonOptions.Data();
@@ -32,7 +33,7 @@ internal static class InpaintCommand
     public static Command Create()
     {
         var command = new Command("inpaint", "Fill in the missing part of a digit with RePaint (Lugmayr et al. 2022) from any checkpoint");
-        foreach (var o in new Option[] { ImagePath, FromTest, MaskPath, MaskRect, Out, CheckpointPath, Count, JumpLength, JumpCount, Digit, Guidance, DataDir, Scale, Seed, Threads })
+        foreach (var o in new Option[] { ImagePath, FromTest, MaskPath, MaskRect, Out, CheckpointPath, Count, Steps, JumpLength, JumpCount, Digit, Guidance, DataDir, Scale, Seed, Threads })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -56,7 +57,7 @@ internal static class InpaintCommand
         var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
         var config = Checkpoint.ReadConfig(dir);
         RePaint repaint;
-        try { repaint = RePaint.ForConfig(config.Diffusion, parse.GetValue(JumpLength), parse.GetValue(JumpCount)); }
+        try { repaint = RePaint.ForConfig(config.Diffusion, parse.GetValue(JumpLength), parse.GetValue(JumpCount), parse.GetValue(Steps)); }
         catch (DdpmException e) { throw new DdpmException($"{dir}: {e.Message}"); }
         using var model = Checkpoint.LoadModel(dir);
         model.Precision = PrecisionNames.Auto(); // the fast one on this CPU (weights are fp32 either way)
@@ -96,7 +97,7 @@ internal static class InpaintCommand
         using var guided = parse.GetValue(Digit) is int digit
             ? new GuidedModel(model, Generation.Cycling(ClassList.Check([digit], model.Config, "--digit"), n), parse.GetValue(Guidance))
             : null;
-        output.WriteLine($"Inpainting {source}: {100 * (1 - knownFraction):F0}% of the pixels to fill, {n} completion(s); RePaint j = {repaint.JumpLength}, r = {repaint.JumpCount}: {repaint.Steps} model calls per image");
+        output.WriteLine($"Inpainting {source}: {100 * (1 - knownFraction):F0}% of the pixels to fill, {n} completion(s); RePaint S = {repaint.Timesteps.Count - 1} steps, j = {repaint.JumpLength}, r = {repaint.JumpCount}: {repaint.Steps} model calls per image");
         using var generator = new Generator((ulong)parse.GetValue(Seed));
         var started = DateTime.UtcNow;
         var epsilonModel = guided ?? (nn.Module<Tensor, Tensor, Tensor>)model;

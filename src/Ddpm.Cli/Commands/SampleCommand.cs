@@ -60,8 +60,7 @@ internal static class SampleCommand
         var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
         var config = Checkpoint.ReadConfig(dir);
         var sampler = Sampler.Create(parse, dir, config);
-        using var model = Checkpoint.LoadModel(dir);
-        Sampler.ApplyPrecision(parse, model);
+        using var model = Sampler.LoadModel(parse, dir);
 
         int n = parse.GetValue(Count), columns = parse.GetValue(Columns);
         double guidance = parse.GetValue(Guidance);

@@ -47,15 +47,16 @@ internal static class TrainCommand
     private static readonly Option<double?> MinSnr = CommonOptions.Check(new Option<double?>("--min-snr") { Description = "Gaussian noise: γ of min-SNR-γ loss weights (Hang et al. 2023), 0 = uniform weights (default: the recipe's)" },
         g => g is < 0 || (g is { } v && !double.IsFinite(v)) ? $"--min-snr must be >= 0, got {g}" : null);
     private static readonly Option<string?> LrSchedule = CommonOptions.OneOf("--lr-schedule", "After warm-up: constant, or cosine decay to 0 at the end of --epochs or --max-minutes (default: the recipe's)", LearningRates.Names);
+    private static readonly Option<bool> Immiscible = new("--immiscible") { Description = "Gaussian noise with eps or v: immiscible diffusion (Li et al. 2024), each batch's noise assigned to its images by minimum total distance" };
     private static readonly Option<string?> Arch = CommonOptions.OneOf("--arch", "U-Net variant: seed (compact), zero (with Ho et al.'s zero init), ho (zero init, Ho et al.'s skips, attention at 14x14) (default: the recipe's)", Architectures.Names);
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
-    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch];
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
 
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop, Recipe, PredictionType, MinSnr, LrSchedule, Arch })
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -110,6 +111,7 @@ internal static class TrainCommand
                     // Other noise types have their own target: the recipe's Gaussian objective does not apply to them.
                     Prediction = gaussian ? prediction : Diffusion.Predictions.EpsilonPrediction.PredictionName,
                     MinSnrGamma = gaussian ? minSnr : null,
+                    Immiscible = parse.GetValue(Immiscible),
                 },
                 Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
                 Training = new OptimConfig

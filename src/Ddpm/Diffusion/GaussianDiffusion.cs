@@ -18,8 +18,10 @@ public sealed class GaussianDiffusion : INoiseProcess, IDisposable
     private readonly Tensor? _weight;               // loss weight per t, null = uniform
 
     /// <param name="minSnrGamma">γ of min-SNR-γ weighting (Hang et al. 2023); null = uniform weights (L_simple).</param>
-    public GaussianDiffusion(NoiseSchedule schedule, IPrediction? prediction = null, double? minSnrGamma = null)
+    /// <param name="immiscible">Assign the batch's noise to its images by minimum total distance (<see cref="NoiseAssignment"/>).</param>
+    public GaussianDiffusion(NoiseSchedule schedule, IPrediction? prediction = null, double? minSnrGamma = null, bool immiscible = false)
     {
+        Immiscible = immiscible;
         Schedule = schedule;
         Prediction = prediction ?? new EpsilonPrediction();
         MinSnrGamma = minSnrGamma;
@@ -39,6 +41,7 @@ public sealed class GaussianDiffusion : INoiseProcess, IDisposable
     public NoiseSchedule Schedule { get; }
     public IPrediction Prediction { get; }
     public double? MinSnrGamma { get; }
+    public bool Immiscible { get; }
 
     /// <summary>Eq. 4 reparameterised: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, for a batch with a different t per example.</summary>
     /// <param name="t">Int64 tensor [B] of steps in 0..T (0 returns x_0 unchanged).</param>
@@ -57,6 +60,7 @@ public sealed class GaussianDiffusion : INoiseProcess, IDisposable
     public (Tensor Input, Tensor Target) TrainingPair(Tensor x0, Tensor t, Generator? generator)
     {
         var noise = randn(x0.shape, dtype: x0.dtype, generator: generator);
+        if (Immiscible) noise = NoiseAssignment.Assign(x0, noise);
         var (a, s) = Coefficients(t);
         return (a * x0 + s * noise, Prediction.Target(x0, noise, a, s));
     }

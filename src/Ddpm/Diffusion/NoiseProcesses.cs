@@ -20,7 +20,7 @@ public static class NoiseProcesses
         {
             GaussianDiffusion.ProcessName when config.IsEdm => new EdmDiffusion(schedule,
                 config.SigmaData ?? throw new DdpmException("this edm config has no σ_data (it is measured when training starts)"), config.EdmPMean, config.EdmPStd),
-            GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule, Predictions.PredictionTypes.Create(config.Prediction), config.MinSnrGamma),
+            GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule, Predictions.PredictionTypes.Create(config.Prediction), config.MinSnrGamma, config.Immiscible),
             GammaDiffusion.ProcessName => new GammaDiffusion(schedule, config.GammaTheta0),
             BlurDiffusion.ProcessName => new BlurDiffusion(schedule, config.DegradedMean, config.DegradedStd, config.StartPerturbation),
             MaskDiffusion.ProcessName => new MaskDiffusion(schedule, config.StartPerturbation),
@@ -41,6 +41,8 @@ public static class NoiseProcesses
         if (config.IsEdm && config.MinSnrGamma is not null) throw new DdpmException("--min-snr does not apply to the edm objective: it has its own weighting λ(σ)");
         if (config.Noise != GaussianDiffusion.ProcessName && (config.Prediction != Predictions.EpsilonPrediction.PredictionName || config.MinSnrGamma is not null))
             throw new DdpmException($"--prediction and --min-snr apply to gaussian noise only; {config.Noise} has its own target");
+        if (config.Immiscible && (config.Noise != GaussianDiffusion.ProcessName || config.IsEdm))
+            throw new DdpmException("--immiscible applies to gaussian noise with the eps or v objective");
         if (config.MinSnrGamma is { } gamma && (!(gamma > 0) || !double.IsFinite(gamma))) throw new DdpmException($"min-SNR γ must be > 0, got {gamma}");
         if (config.StartPerturbation < 0 || !double.IsFinite(config.StartPerturbation))
             throw new DdpmException($"start perturbation must be >= 0, got {config.StartPerturbation}");

@@ -58,6 +58,9 @@ public sealed record DiffusionConfig
     public double EdmPStd { get; init; } = Diffusion.EdmDiffusion.DefaultPStd;
     /// <summary>Gaussian noise: γ of min-SNR-γ loss weighting (Hang et al. 2023); null = uniform weights (L_simple).</summary>
     public double? MinSnrGamma { get; init; }
+    /// <summary>Gaussian noise with eps or v: immiscible diffusion (Li et al. 2024), the batch's noise assigned to its images by
+    /// minimum total distance (<see cref="Diffusion.NoiseAssignment"/>). Off in checkpoints written before the field existed.</summary>
+    public bool Immiscible { get; init; }
     /// <summary>Gamma noise: the scale hyper-parameter θ_0 of Nachmani et al. 2021.</summary>
     public double GammaTheta0 { get; init; } = Diffusion.GammaDiffusion.DefaultTheta0;
     /// <summary>Blur: mean and standard deviation of the training images' mean pixel (the fully blurred image), measured when training starts.</summary>
@@ -76,7 +79,7 @@ public sealed record DiffusionConfig
     /// <summary>", v-prediction, min-SNR-5 weights" for Gaussian noise (what the network learns); empty for the others.</summary>
     public string DescribeObjective() => Noise != Diffusion.GaussianDiffusion.ProcessName ? ""
         : IsEdm ? $", EDM objective (σ_data = {SigmaData:F3})"
-        : $", {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}";
+        : $", {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}{(Immiscible ? ", immiscible noise" : "")}";
 }
 
 public sealed record DataConfig
