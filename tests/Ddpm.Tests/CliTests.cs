@@ -184,7 +184,7 @@ public class CliTests
         Assert.True(fromCheckpoint.Code == 0, fromCheckpoint.Err);
         Assert.Contains("FCD", fromCheckpoint.Out);
         Assert.Contains("real MNIST train (N = 10)", fromCheckpoint.Out);
-        Assert.Contains("run (seed 0)", fromCheckpoint.Out);
+        Assert.Contains("run, w = 0.25", fromCheckpoint.Out); // the default recipe is conditional: classes in turn, default guidance
         Assert.Contains("\"fcd\"", File.ReadAllText(json));
 
         var plot = Run("plot", run, "--out", Path.Combine(dir, "plot.png"));
@@ -262,7 +262,10 @@ public class CliTests
 
         var one = Run("sample", "--checkpoint", run, "--digit", "7", "--n", "2", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "seven.png"));
         Assert.True(one.Code == 0, one.Err);
-        Assert.Contains("2 images of class 7, guidance w = 2", one.Out);
+        Assert.Contains("2 images of class 7, guidance w = 0.25", one.Out);
+        var mixed = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "mixed.png"));
+        Assert.True(mixed.Code == 0, mixed.Err);
+        Assert.Contains("4 images, classes 0-9 in turn, guidance w = 0.25", mixed.Out);
         var outOfRange = Run("sample", "--checkpoint", run, "--digit", "12", "--out", Path.Combine(dir, "x.png"));
         Assert.Equal(ExitCodes.Usage, outOfRange.Code);
         AssertOneLineError(outOfRange.Err, "--digit: class 12 is outside 0..9");
@@ -304,15 +307,16 @@ public class CliTests
         var dir = TestSupport.TempDir();
         var run = Path.Combine(dir, "plain");
         var train = Run("train", "--data", TestSupport.MnistDir, "--subset", "64", "--epochs", "1", "--model", "tiny",
-            "--timesteps", "10", "--batch-size", "64", "--out", run, "--preview-every", "0");
+            "--timesteps", "10", "--batch-size", "64", "--out", run, "--preview-every", "0", "--conditional", "false");
         Assert.True(train.Code == 0, train.Err);
+        Assert.False(Training.Checkpoint.ReadConfig(Training.Checkpoint.Resolve(run)).Model.IsConditional);
         var digit = Run("sample", "--checkpoint", run, "--digit", "3", "--out", Path.Combine(dir, "x.png"));
         Assert.Equal(ExitCodes.Failure, digit.Code);
         AssertOneLineError(digit.Err, "--digit needs a class-conditional checkpoint (train with --conditional)");
         var guidance = Run("sample", "--checkpoint", run, "--guidance", "3", "--out", Path.Combine(dir, "x.png"));
         Assert.Equal(ExitCodes.Usage, guidance.Code);
-        AssertOneLineError(guidance.Err, "--guidance needs --digit or --digits");
-        var labelDrop = Run("train", "--data", TestSupport.MnistDir, "--subset", "64", "--label-drop", "0.3", "--out", Path.Combine(dir, "y"));
+        AssertOneLineError(guidance.Err, "--guidance applies to conditional checkpoints (trained with --conditional)");
+        var labelDrop = Run("train", "--data", TestSupport.MnistDir, "--subset", "64", "--label-drop", "0.3", "--recipe", "seed", "--out", Path.Combine(dir, "y"));
         Assert.Equal(ExitCodes.Usage, labelDrop.Code);
         AssertOneLineError(labelDrop.Err, "--label-drop applies to --conditional training only");
     }

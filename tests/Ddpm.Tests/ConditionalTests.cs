@@ -127,5 +127,10 @@ public class ConditionalTests
         using var scope = NewDisposeScope();
         Assert.Equal(new long[] { 3, 3, 5, 5 }, Generation.RowsOf([3, 5], 2).data<long>().ToArray());
         Assert.Equal(new long[] { 0, 1, 2, 0, 1 }, Generation.Cycling([0, 1, 2], 5).data<long>().ToArray());
+        // What a checkpoint generates by default: its classes in turn, guided, or no labels at all for an unconditional model.
+        var conditional = Generation.Default(UNetConfig.FromPreset("tiny") with { NumClasses = 3 }, 7, guidance: 1.5);
+        Assert.Equal(new long[] { 0, 1, 2, 0, 1, 2, 0 }, conditional.Labels!.data<long>().ToArray());
+        Assert.Equal(1.5, conditional.Guidance);
+        Assert.Null(Generation.Default(UNetConfig.FromPreset("tiny"), 7).Labels);
     }
 }

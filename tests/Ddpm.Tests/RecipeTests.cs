@@ -61,11 +61,11 @@ public class RecipeTests
     [Fact]
     public void Recipes_fill_in_what_is_not_given()
     {
-        Assert.Equal(("eps", (double?)null, "constant", "seed"), Recipes.Seed.Resolve());
-        Assert.Equal(("v", (double?)5, "cosine", "zero"), Recipes.Fast.Resolve());
-        Assert.Equal(("eps", (double?)null, "cosine", "ho"), Recipes.Fast.Resolve("eps", 0, architecture: "ho")); // γ = 0: uniform
-        Assert.Equal(("edm", (double?)null, "cosine", "zero"), Recipes.Fast.Resolve("edm"));                      // edm has its own λ(σ)
-        Assert.Equal(("eps", (double?)3, "constant", "seed"), Recipes.Seed.Resolve(minSnrGamma: 3));
+        Assert.Equal(("eps", (double?)null, "constant", "seed", false), Recipes.Seed.Resolve());
+        Assert.Equal(("v", (double?)5, "cosine", "zero", true), Recipes.Fast.Resolve());
+        Assert.Equal(("eps", (double?)null, "cosine", "ho", false), Recipes.Fast.Resolve("eps", 0, architecture: "ho", conditional: false)); // γ = 0: uniform
+        Assert.Equal(("edm", (double?)null, "cosine", "zero", true), Recipes.Fast.Resolve("edm"));                      // edm has its own λ(σ)
+        Assert.Equal(("eps", (double?)3, "constant", "seed", true), Recipes.Seed.Resolve(minSnrGamma: 3, conditional: true));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ internal static class InpaintCommand
     private static readonly Option<int> JumpCount = CommonOptions.Positive(new Option<int>("--resample") { Description = "RePaint resamplings r per jump point (1 = no resampling)", DefaultValueFactory = _ => RePaint.DefaultJumpCount });
     private static readonly Option<int> Steps = CommonOptions.Positive(new Option<int>("--steps") { Description = $"Respaced steps S of the reverse process, as RePaint's configurations (0 = {RePaint.DefaultSteps}, or T if smaller)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: complete as this class (with --guidance)" };
-    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Guidance scale w with --digit", DefaultValueFactory = _ => SampleCommand.DefaultGuidance }, allowZero: true);
+    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Guidance scale w with --digit", DefaultValueFactory = _ => Generation.DefaultGuidance }, allowZero: true);
     private static readonly Option<string> DataDir = CommonOptions.Data();
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 4 });
     private static readonly Option<long> Seed = CommonOptions.Seed();

@@ -11,7 +11,6 @@ namespace Ddpm.Cli.Commands;
 /// <summary><c>ddpm sample</c>: Algorithm 2 from a checkpoint's EMA weights to a PNG grid (and optionally .npz, a GIF and a strip of x_t).</summary>
 internal static class SampleCommand
 {
-    public const double DefaultGuidance = 2.0;
     public const int TrajectoryRows = 8;
 
     private static readonly Option<int> Count = CommonOptions.Positive(new Option<int>("--n") { Description = "Number of images (with --digits: per digit)", DefaultValueFactory = _ => 64 });
@@ -27,7 +26,7 @@ internal static class SampleCommand
     private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: generate this class only" };
     private static readonly Option<string?> Digits = CommonOptions.Check(new Option<string?>("--digits") { Description = "Conditional checkpoints: one grid row per class, --n images each (e.g. 0-9 or 1,4,7)" },
         text => text is null || ClassList.TryParse(text, out _) ? null : $"--digits must be a range like 0-9 or a comma-separated list, got '{text}'");
-    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Classifier-free guidance scale w: ε̃ = (1 + w) ε(x,t,c) − w ε(x,t,∅)", DefaultValueFactory = _ => DefaultGuidance }, allowZero: true);
+    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Conditional checkpoints: classifier-free guidance scale w, ε̃ = (1 + w) ε(x,t,c) − w ε(x,t,∅); without --digit or --digits the classes are drawn in turn", DefaultValueFactory = _ => Generation.DefaultGuidance }, allowZero: true);
     private static readonly Option<string?> Gif = new("--gif") { Description = "Also write an animated GIF of the reverse process (the grid at every --gif-every steps)" };
     private static readonly Option<int> GifEvery = CommonOptions.Positive(new Option<int>("--gif-every") { Description = "Sampler steps between GIF frames (0 = about 50 frames in all)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<string?> Trajectory = new("--trajectory") { Description = $"Also write a strip of x_t at --trajectory-t for the first {TrajectoryRows} images (the noise-demo figure in reverse)" };
@@ -82,8 +81,13 @@ internal static class SampleCommand
             n *= classes.Count;
             if (columns == 0) columns = parse.GetValue(Count);
         }
+        else if (model.Config.IsConditional)
+        {
+            labels = Generation.Default(model.Config, n, guidance).Labels;
+            what = $"{n} images, classes 0-{model.Config.NumClasses - 1} in turn, guidance w = {guidance}";
+        }
         else if (parse.GetResult(Guidance) is { Implicit: false })
-            throw new UsageException("--guidance needs --digit or --digits");
+            throw new UsageException("--guidance applies to conditional checkpoints (trained with --conditional)");
 
         int T = config.Diffusion.Timesteps;
         int[] gifTimes = gifPath is null ? []

@@ -37,12 +37,12 @@ internal static class TrainCommand
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every with the checkpoint's default sampler, at most T (0 = its default: dpm++2m 20, heun 18 levels, gamma and cold 50)", DefaultValueFactory = _ => 0 }, allowZero: true);
-    private static readonly Option<bool> Conditional = new("--conditional") { Description = "Class-conditional model (the dataset's labels) for --digit and --guidance at sampling time" };
+    private static readonly Option<bool?> Conditional = new("--conditional") { Description = "Class-conditional model on the dataset's labels, for --digit and --guidance at sampling time; --conditional false trains an unconditional one (default: the recipe's)" };
     private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
         p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);
     private static readonly Option<string> Precision = CommonOptions.Precision("Convolution precision: auto (bf16 where the CPU has native bf16 arithmetic, else fp32; stored resolved), bf16 (fp32 master weights, optimizer, normalisation and loss) or fp32");
 
-    private static readonly Option<string> Recipe = CommonOptions.OneOf("--recipe", $"Training recipe, the defaults of --prediction, --min-snr, --lr-schedule and --arch: {string.Join("; ", Recipes.All.Select(r => $"{r.Name} = {r.Summary}"))}", Recipes.Names, Recipes.DefaultName);
+    private static readonly Option<string> Recipe = CommonOptions.OneOf("--recipe", $"Training recipe, the defaults of --conditional, --prediction, --min-snr, --lr-schedule and --arch: {string.Join("; ", Recipes.All.Select(r => $"{r.Name} = {r.Summary}"))}", Recipes.Names, Recipes.DefaultName);
     private static readonly Option<string?> PredictionType = CommonOptions.OneOf("--prediction", "Gaussian noise: what the network predicts, eps (the noise, Ho et al. 2020), v (Salimans & Ho 2022), or edm (Karras et al. 2022's preconditioned denoiser on continuous σ) (default: the recipe's)", Diffusion.Predictions.PredictionTypes.Objectives);
     private static readonly Option<double?> MinSnr = CommonOptions.Check(new Option<double?>("--min-snr") { Description = "Gaussian noise: γ of min-SNR-γ loss weights (Hang et al. 2023), 0 = uniform weights (default: the recipe's)" },
         g => g is < 0 || (g is { } v && !double.IsFinite(v)) ? $"--min-snr must be >= 0, got {g}" : null);
@@ -92,14 +92,14 @@ internal static class TrainCommand
             bool gaussian = noise == Diffusion.GaussianDiffusion.ProcessName;
             if (!gaussian && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
                 throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
-            var (prediction, minSnr, lrSchedule, arch) = recipe.Resolve(parse.GetValue(PredictionType), parse.GetValue(MinSnr), parse.GetValue(LrSchedule), parse.GetValue(Arch));
+            var (prediction, minSnr, lrSchedule, arch, conditional) = recipe.Resolve(parse.GetValue(PredictionType), parse.GetValue(MinSnr), parse.GetValue(LrSchedule), parse.GetValue(Arch), parse.GetValue(Conditional));
             var dataDir = parse.GetValue(DataDir)!;
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
             {
                 Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1), arch) with
                 {
-                    NumClasses = parse.GetValue(Conditional) ? (int)data.Labels.max().item<long>() + 1 : 0,
+                    NumClasses = conditional ? (int)data.Labels.max().item<long>() + 1 : 0,
                 },
                 Diffusion = new DiffusionConfig
                 {

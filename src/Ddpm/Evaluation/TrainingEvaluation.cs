@@ -20,15 +20,15 @@ public sealed class TrainingEvaluation(SampleEvaluator evaluator, int n, long se
     /// <summary>Progress reports an evaluation makes: one per denoising step of each batch.</summary>
     public int ProgressSteps(ISampler sampler) => (N + BatchSize - 1) / BatchSize * sampler.Steps;
 
-    public QualityReport Evaluate(nn.Module<Tensor, Tensor, Tensor> model, ISampler sampler, long[] imageShape, string name,
-        IProgress<int>? progress = null, CancellationToken cancellation = default)
+    /// <summary>Scores N images the model generates by default (<see cref="Generation.Default"/>: a conditional model draws its classes in
+    /// turn with guidance, as <c>ddpm eval</c> does).</summary>
+    public QualityReport Evaluate(Model.UNet model, ISampler sampler, string name, IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
         using var scope = NewDisposeScope();
         using var g = new Generator((ulong)seed);
-        var chunks = new List<Tensor>();
-        for (int done = 0; done < N; done += BatchSize)
-            chunks.Add(sampler.Sample(model, [Math.Min(BatchSize, N - done), .. imageShape], g, progress, cancellation));
-        return evaluator.Evaluate(name, cat(chunks, 0));
+        var options = Generation.Default(model.Config, N) with { BatchSize = BatchSize };
+        var images = Generation.Run(model, sampler, N, options, g, (_, _) => progress, cancellation);
+        return evaluator.Evaluate(name, images, options.Labels);
     }
 
     public static void Append(string runDir, int epoch, long step, double elapsedSeconds, QualityReport r)

@@ -17,6 +17,16 @@ public sealed record GenerationOptions
 /// <summary>N images from a sampler in batches, each batch with its labels and an optional trajectory recorder.</summary>
 public static class Generation
 {
+    /// <summary>The guidance scale w a conditional checkpoint samples with by default (chosen in BENCHMARKS.md).</summary>
+    public const double DefaultGuidance = 0.25;
+
+    /// <summary>
+    /// What a checkpoint generates when nothing is asked for: a conditional model draws its classes in turn (balanced when n is a
+    /// multiple of the class count) with classifier-free guidance w; an unconditional model has no labels.
+    /// </summary>
+    public static GenerationOptions Default(UNetConfig model, int n, double guidance = DefaultGuidance) =>
+        model.IsConditional ? new GenerationOptions { Labels = Cycling(Enumerable.Range(0, model.NumClasses).ToArray(), n), Guidance = guidance } : new GenerationOptions();
+
     /// <param name="progressFor">Progress for the batch of images [first, first + count): (first, count) → progress.</param>
     public static Tensor Run(UNet model, ISampler sampler, int n, GenerationOptions options, Generator generator,
         Func<int, int, IProgress<int>?>? progressFor = null, CancellationToken cancellation = default)

@@ -226,8 +226,7 @@ public sealed class Trainer : IDisposable
                     var sampler = InTrainingSampler(options.Sampler);
                     observer.OnEvaluationStarted(evaluation.ProgressSteps(sampler));
                     int done = 0;
-                    var report = evaluation.Evaluate(Ema.Model, sampler, [Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize],
-                        $"epoch {epoch + 1}", new SyncProgress<int>(_ => observer.OnEvaluationProgress(++done)), cancellation);
+                    var report = evaluation.Evaluate(Ema.Model, sampler, $"epoch {epoch + 1}", new SyncProgress<int>(_ => observer.OnEvaluationProgress(++done)), cancellation);
                     Evaluation.TrainingEvaluation.Append(RunDir, epoch + 1, Progress.GlobalStep, elapsedBefore + clock.Elapsed.TotalSeconds, report);
                     observer.OnEvaluation(report);
                 }
@@ -260,15 +259,16 @@ public sealed class Trainer : IDisposable
         return path;
     }
 
-    /// <summary>Samples from the EMA weights with a fixed seed, so previews of successive epochs are comparable.</summary>
+    /// <summary>Samples from the EMA weights with a fixed seed, so previews of successive epochs are comparable; a conditional model
+    /// draws its classes in turn with guidance (<see cref="Generation.Default"/>).</summary>
     public string WritePreview(int epoch, int count, SamplerOptions? samplerOptions = null, ITrainingObserver? observer = null, CancellationToken cancellation = default)
     {
         var sampler = InTrainingSampler(samplerOptions ?? TrainerOptions.DefaultSampler);
         observer?.OnPreviewStarted(sampler.Steps);
         using var g = new Generator(12345);
         using var scope = NewDisposeScope();
-        var images = sampler.Sample(Ema.Model, [count, Config.Model.ImageChannels, Config.Model.ImageSize, Config.Model.ImageSize], g,
-            observer is null ? null : new SyncProgress<int>(observer.OnPreviewProgress), cancellation);
+        var progress = observer is null ? null : new SyncProgress<int>(observer.OnPreviewProgress);
+        var images = Generation.Run(Ema.Model, sampler, count, Generation.Default(Config.Model, count) with { BatchSize = count }, g, (_, _) => progress, cancellation);
         var path = Path.Combine(RunDir, PreviewFolder, $"epoch-{epoch:D4}.png");
         ImageGrid.Save(images, path, columns: (int)Math.Ceiling(Math.Sqrt(count)), scale: 2);
         return path;
