@@ -169,6 +169,11 @@ public class CliTests
         var info = Image.Identify(grid);
         Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
         Assert.True(new FileInfo(npz).Length > 10 * 784);
+        // --weights raw samples the optimizer's weights instead of their EMA: after a few steps the two differ.
+        var npzRaw = Path.Combine(dir, "raw.npz");
+        var raw = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", Path.Combine(dir, "raw.png"), "--npz", npzRaw, "--sampler", "ddpm", "--sigma", "beta-tilde", "--weights", "raw");
+        Assert.True(raw.Code == 0, raw.Err);
+        Assert.NotEqual(File.ReadAllBytes(npz), File.ReadAllBytes(npzRaw));
 
         var ddim = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "ddim.png"), "--precision", "fp32");
         Assert.True(ddim.Code == 0, ddim.Err);
