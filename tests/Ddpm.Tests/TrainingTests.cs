@@ -112,6 +112,40 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Adam_beta2_reaches_the_optimizer_its_first_step_does_not_depend_on_it()
+    {
+        // Adam's bias-corrected first step is lr·g/(|g| + ε) for any β₂ (Kingma & Ba 2015, Algorithm 1: v̂_1 = g²);
+        // from the second step on β₂ weighs the squared gradients, so the weights must differ.
+        using var data = Mnist(64);
+        float[] WeightsAfter(int steps, double beta2)
+        {
+            var config = TinyConfig(batch: 64) with { Training = TinyConfig().Training with { AdamBeta2 = beta2 } };
+            using var trainer = Trainer.Create(TestSupport.TempDir(), config, data);
+            trainer.Run(new TrainerOptions { Epochs = steps, PreviewEvery = 0 });
+            return trainer.Model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+        }
+        static double MaxDiff(float[] a, float[] b) => a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
+        Assert.InRange(MaxDiff(WeightsAfter(1, 0.999), WeightsAfter(1, 0.1)), 0, 1e-7);
+        Assert.True(MaxDiff(WeightsAfter(2, 0.999), WeightsAfter(2, 0.1)) > 1e-5, "β₂ did not change the second step");
+        // A config written before the field existed trains with PyTorch's default β₂.
+        var json = (TinyConfig() with { Training = TinyConfig().Training with { AdamBeta2 = 0.95 } }).ToJson();
+        var old = System.Text.RegularExpressions.Regex.Replace(json, "\\s*\"adamBeta2\": 0.95,", "");
+        Assert.NotEqual(json, old);
+        Assert.Equal(0.999, RunConfig.FromJson(old, "old config").Training.AdamBeta2);
+    }
+
+    [Fact]
+    public void Width_and_depth_override_the_preset_and_name_it()
+    {
+        var small = UNetConfig.FromPreset("small");
+        Assert.Same(small, small.Resized(null, null));
+        var wide = small.Resized(48, 2);
+        Assert.Equal(("small-c48-b2", 48, 2, small.ChannelMultipliers), (wide.Preset, wide.BaseChannels, wide.BlocksPerLevel, wide.ChannelMultipliers));
+        var e = Assert.Throws<DdpmException>(() => small.Resized(30, null));
+        Assert.Contains("multiple of 4", e.Message);
+    }
+
+    [Fact]
     public void Time_limit_stops_cleanly_with_a_checkpoint()
     {
         var run = TestSupport.TempDir();

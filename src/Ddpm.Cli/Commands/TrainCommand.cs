@@ -18,6 +18,8 @@ internal static class TrainCommand
     private static readonly Option<int> Subset = CommonOptions.Positive(new Option<int>("--subset") { Description = "Train on the first N images only (0 = all)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per optimizer step", DefaultValueFactory = _ => 64 });
     private static readonly Option<double> LearningRate = CommonOptions.Positive(new Option<double>("--lr") { Description = "AdamW learning rate (after warm-up)", DefaultValueFactory = _ => 1e-3 });
+    private static readonly Option<double> AdamBeta2 = CommonOptions.Check(new Option<double>("--adam-beta2") { Description = "AdamW's β₂, the decay of its squared-gradient average", DefaultValueFactory = _ => 0.999 },
+        b => b is <= 0 or >= 1 || double.IsNaN(b) ? $"--adam-beta2 must be in (0, 1), got {b}" : null);
     private static readonly Option<int> Warmup = CommonOptions.Positive(new Option<int>("--warmup") { Description = "Linear learning-rate warm-up steps", DefaultValueFactory = _ => 200 }, allowZero: true);
     private static readonly Option<double> EmaDecay = CommonOptions.Check(new Option<double>("--ema-decay") { Description = "Decay of the EMA weights used for sampling", DefaultValueFactory = _ => 0.999 },
         d => d is < 0 or >= 1 ? $"--ema-decay must be in [0, 1), got {d}" : null);
@@ -27,6 +29,10 @@ internal static class TrainCommand
     private static readonly Option<double> GammaTheta0 = CommonOptions.Positive(new Option<double>("--gamma-theta0") { Description = "Gamma noise: the scale θ_0 (smaller = closer to Gaussian)", DefaultValueFactory = _ => Diffusion.GammaDiffusion.DefaultTheta0 });
     private static readonly Option<double> StartPerturbation = CommonOptions.Positive(new Option<double>("--start-perturbation") { Description = "Blur and mask: σ of the noise added to the fully degraded start image when sampling", DefaultValueFactory = _ => Diffusion.ColdDiffusion.DefaultPerturbation }, allowZero: true);
     private static readonly Option<string> Preset = CommonOptions.Preset();
+    private static readonly Option<int?> BaseChannels = CommonOptions.Check(new Option<int?>("--base-channels") { Description = "Width of the U-Net's first level, a multiple of 4 (default: the --model preset's; small = 32)" },
+        c => c is { } v && (v < 4 || v % 4 != 0) ? $"--base-channels must be a positive multiple of 4, got {v}" : null);
+    private static readonly Option<int?> BlocksPerLevel = CommonOptions.Check(new Option<int?>("--blocks-per-level") { Description = "Residual blocks per U-Net level (default: the --model preset's; small = 1)" },
+        b => b is < 1 ? $"--blocks-per-level must be >= 1, got {b}" : null);
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default: runs/<date>-<time>)" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run or checkpoint folder where it stopped" };
@@ -51,12 +57,12 @@ internal static class TrainCommand
     private static readonly Option<string?> Arch = CommonOptions.OneOf("--arch", "U-Net variant: seed (compact), zero (with Ho et al.'s zero init), ho (zero init, Ho et al.'s skips, attention at 14x14) (default: the recipe's)", Architectures.Names);
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
-    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Preset, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
 
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible })
+        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -97,7 +103,8 @@ internal static class TrainCommand
             data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
             var config = new RunConfig
             {
-                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1), arch) with
+                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1)
+                    .Resized(parse.GetValue(BaseChannels), parse.GetValue(BlocksPerLevel)), arch) with
                 {
                     NumClasses = conditional ? (int)data.Labels.max().item<long>() + 1 : 0,
                 },
@@ -118,6 +125,7 @@ internal static class TrainCommand
                 {
                     BatchSize = parse.GetValue(BatchSize),
                     LearningRate = parse.GetValue(LearningRate),
+                    AdamBeta2 = parse.GetValue(AdamBeta2),
                     WarmupSteps = parse.GetValue(Warmup),
                     LrSchedule = lrSchedule,
                     EmaDecay = parse.GetValue(EmaDecay),

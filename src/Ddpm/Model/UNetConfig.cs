@@ -49,6 +49,16 @@ public sealed record UNetConfig
             ? c with { ImageSize = imageSize, ImageChannels = imageChannels }
             : throw new DdpmException($"unknown model preset '{name}' (choose from {string.Join(", ", Presets.Keys)})");
 
+    /// <summary>This preset with another width or depth per level (null keeps the preset's); the name says what changed.</summary>
+    public UNetConfig Resized(int? baseChannels, int? blocksPerLevel)
+    {
+        int width = baseChannels ?? BaseChannels, depth = blocksPerLevel ?? BlocksPerLevel;
+        if (width == BaseChannels && depth == BlocksPerLevel) return this;
+        var resized = this with { Preset = $"{Preset}-c{width}-b{depth}", BaseChannels = width, BlocksPerLevel = depth };
+        resized.Validate();
+        return resized;
+    }
+
     /// <summary>Throws a <see cref="DdpmException"/> naming the first inconsistent field.</summary>
     public void Validate()
     {

@@ -96,6 +96,8 @@ public sealed record OptimConfig
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; }
+    /// <summary>Adam's β₂, the decay of the squared-gradient average (Kingma & Ba 2015, Algorithm 1); 0.999 in checkpoints before the field.</summary>
+    public double AdamBeta2 { get; init; } = 0.999;
     public int WarmupSteps { get; init; } = 200;
     /// <summary>After warm-up: "constant" (checkpoints before this field), or "cosine" decay to 0 at the end of the run's budget (<see cref="LearningRates"/>).</summary>
     public string LrSchedule { get; init; } = LearningRates.Constant;
@@ -114,6 +116,7 @@ public sealed record OptimConfig
         if (BatchSize < 1) throw new DdpmException($"batch size must be >= 1, got {BatchSize}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new DdpmException($"learning rate must be > 0, got {LearningRate}");
         if (WeightDecay < 0) throw new DdpmException($"weight decay must be >= 0, got {WeightDecay}");
+        if (AdamBeta2 is <= 0 or >= 1 || double.IsNaN(AdamBeta2)) throw new DdpmException($"Adam beta2 must be in (0, 1), got {AdamBeta2}");
         if (!LearningRates.Names.Contains(LrSchedule)) throw new DdpmException($"unknown learning-rate schedule '{LrSchedule}' (choose from {string.Join(", ", LearningRates.Names)})");
         if (WarmupSteps < 0) throw new DdpmException($"warmup steps must be >= 0, got {WarmupSteps}");
         if (!(GradClip > 0)) throw new DdpmException($"gradient clip norm must be > 0, got {GradClip}");

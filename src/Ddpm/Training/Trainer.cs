@@ -61,7 +61,7 @@ public sealed class Trainer : IDisposable
         Process = NoiseProcesses.Create(config.Diffusion);
         var o = config.Training;
         model.Precision = ema.Model.Precision = PrecisionNames.Parse(o.Precision);
-        _optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
+        _optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, beta2: o.AdamBeta2, weight_decay: o.WeightDecay);
         _rng = new Generator((ulong)o.Seed);
     }
 
