@@ -27,7 +27,8 @@ internal static class TrainCommand
     private static readonly Option<int> Timesteps = CommonOptions.Timesteps();
     private static readonly Option<string> Noise = CommonOptions.Noise();
     private static readonly Option<double> GammaTheta0 = CommonOptions.Positive(new Option<double>("--gamma-theta0") { Description = "Gamma noise: the scale θ_0 (smaller = closer to Gaussian)", DefaultValueFactory = _ => Diffusion.GammaDiffusion.DefaultTheta0 });
-    private static readonly Option<double> StartPerturbation = CommonOptions.Positive(new Option<double>("--start-perturbation") { Description = "Blur and mask: σ of the noise added to the fully degraded start image when sampling", DefaultValueFactory = _ => Diffusion.ColdDiffusion.DefaultPerturbation }, allowZero: true);
+    private static readonly Option<double?> StartPerturbation = CommonOptions.Check(new Option<double?>("--start-perturbation") { Description = "Blur and mask: σ of the noise added to the fully degraded start image when sampling (default: blur 0.002, removed again at the end; mask 0: its start levels differ)" },
+        p => p is < 0 || (p is { } v && !double.IsFinite(v)) ? $"--start-perturbation must be >= 0, got {p}" : null);
     private static readonly Option<string> Preset = CommonOptions.Preset();
     private static readonly Option<int?> BaseChannels = CommonOptions.Check(new Option<int?>("--base-channels") { Description = "Width of the U-Net's first level, a multiple of 4 (default: the --model preset's; small = 32)" },
         c => c is { } v && (v < 4 || v % 4 != 0) ? $"--base-channels must be a positive multiple of 4, got {v}" : null);

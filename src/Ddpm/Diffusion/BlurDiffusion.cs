@@ -7,12 +7,29 @@ namespace Ddpm.Diffusion;
 /// Cold Diffusion's blur: D(x_0, t) is a periodic Gaussian blur of width σ_t, log-spaced from <see cref="SigmaMin"/> at t = 1
 /// to <see cref="SigmaMax"/> at t = T (σ_0 = 0). Periodic, so that the blur is exact at any width (a circulant matrix per axis,
 /// computed from its Fourier series) and the fully blurred image is the constant mean(x_0) (at σ = 20 the slowest
-/// wave of a 28-pixel image keeps 4e-5 of its amplitude). Generation starts from a constant c ~ N(μ, s²), μ and s the
-/// mean and spread of the training images' mean pixel, stored in the checkpoint config.
+/// wave of a 28-pixel image keeps 4e-5 of its amplitude). Generation starts from a constant image per channel whose level is
+/// drawn, as in Bansal et al.'s code (<c>sample_as_a_mean_blur_torch_gmm</c>), from a 10-component Gaussian mixture fitted
+/// to the training images' channel means, plus a perturbation of 0.001–0.004 that the sampler removes at the end.
+/// Checkpoints of the first version draw the level from N(μ, s²) (μ and s of the training images' mean pixel) and keep
+/// their perturbation of 0.05.
 /// </summary>
-public sealed class BlurDiffusion(NoiseSchedule schedule, double? degradedMean, double? degradedStd, double perturbation)
-    : ColdDiffusion(schedule, perturbation)
+public sealed class BlurDiffusion : ColdDiffusion
 {
+    /// <summary>σ of the start perturbation (Bansal et al. try 0.001–0.004).</summary>
+    public const double MixturePerturbation = 0.002;
+    public const int MixtureComponents = 10;
+
+    private readonly GaussianMixture? _start;
+    private readonly double? _degradedMean, _degradedStd;
+
+    /// <summary>The current version: the start level from a mixture fitted to the training images' channel means.</summary>
+    public BlurDiffusion(NoiseSchedule schedule, GaussianMixture? start, double perturbation = MixturePerturbation, bool removesPerturbation = true)
+        : base(schedule, perturbation, removesPerturbation) => _start = start;
+
+    /// <summary>The first version: the start level from N(μ, s²), the perturbation carried into the samples.</summary>
+    public BlurDiffusion(NoiseSchedule schedule, double? degradedMean, double? degradedStd, double perturbation)
+        : base(schedule, perturbation, removesPerturbation: false) => (_degradedMean, _degradedStd) = (degradedMean, degradedStd);
+
     public const string ProcessName = "blur";
     public const double SigmaMin = 0.3, SigmaMax = 20;
 
@@ -56,7 +73,7 @@ public sealed class BlurDiffusion(NoiseSchedule schedule, double? degradedMean, 
     }
 
     /// <summary>D(x_0, t) = K_h(σ_t) x_0 K_w(σ_t)ᵀ per channel.</summary>
-    public override Tensor Degrade(Tensor x0, Tensor t)
+    public override Tensor Degrade(Tensor x0, Tensor t, Tensor? end = null)
     {
         long h = x0.shape[2], w = x0.shape[3];
         var kh = Kernels(h).index_select(0, t).unsqueeze(1);                 // [B, 1, H, H]
@@ -66,9 +83,22 @@ public sealed class BlurDiffusion(NoiseSchedule schedule, double? degradedMean, 
 
     protected override Tensor FullyDegraded(long[] shape, Generator generator)
     {
-        if (degradedMean is not { } mean || degradedStd is not { } std)
-            throw new DdpmException("this blur checkpoint has no start statistics (degradedMean/degradedStd in its config)");
+        if (_start is not null)
+        {
+            if (_start.Dimensions != shape[1])
+                throw new DdpmException($"this blur checkpoint's start mixture has {_start.Dimensions} channels, the images {shape[1]}");
+            return _start.Sample(shape[0], generator).view(shape[0], shape[1], 1, 1).expand(shape);
+        }
+        if (_degradedMean is not { } mean || _degradedStd is not { } std)
+            throw new DdpmException("this blur checkpoint has no start statistics (startMixture, or degradedMean/degradedStd, in its config)");
         return (randn([shape[0], 1, 1, 1], generator: generator) * std + mean).expand(shape);
+    }
+
+    /// <summary>The start mixture fitted to the images' channel means, [N, C] (Bansal et al.: 10 components, full covariance).</summary>
+    public static GaussianMixture FitStart(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return GaussianMixture.Fit(images.mean([2, 3]), Math.Min(MixtureComponents, (int)images.shape[0]));
     }
 
     /// <summary>Mean and standard deviation over images of each image's mean pixel: the distribution of D(x_0, T).</summary>

@@ -7,9 +7,11 @@ namespace Ddpm.Diffusion;
 /// Cold Diffusion's masking: D(x_0, t) replaces the first ⌊t·HW/T + ½⌋ pixels of a fixed random pixel order by
 /// <see cref="MaskValue"/> (mid-grey, which MNIST's black background never is), so each step hides a few more pixels
 /// and D(x_0, T) is a blank grey image. The order comes from System.Random with a fixed seed: the same on every machine,
-/// in training and sampling. Generation starts from the blank image plus the perturbation.
+/// in training and sampling. Generation starts from the blank image plus the perturbation. This is the first version's
+/// mask (<see cref="Training.DiffusionConfig.ColdVersion"/> 1), kept so its checkpoints sample as before: every sample starts
+/// from one grey image, so they collapse to a few digits; new runs use <see cref="DefadingDiffusion"/>.
 /// </summary>
-public sealed class MaskDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation)
+public sealed class MaskDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: false)
 {
     public const string ProcessName = "mask";
     public const double MaskValue = 0;
@@ -35,7 +37,7 @@ public sealed class MaskDiffusion(NoiseSchedule schedule, double perturbation) :
     /// <summary>Pixels masked at t: ⌊t·HW/T + ½⌋.</summary>
     public long MaskedCount(int t, long pixels) => (t * pixels + T / 2) / T;
 
-    public override Tensor Degrade(Tensor x0, Tensor t)
+    public override Tensor Degrade(Tensor x0, Tensor t, Tensor? end = null)
     {
         long h = x0.shape[2], w = x0.shape[3];
         var count = (t * (h * w) + T / 2).div(T, rounding_mode: RoundingMode.floor).view(-1, 1, 1, 1);

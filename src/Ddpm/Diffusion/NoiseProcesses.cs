@@ -22,11 +22,21 @@ public static class NoiseProcesses
                 config.SigmaData ?? throw new DdpmException("this edm config has no σ_data (it is measured when training starts)"), config.EdmPMean, config.EdmPStd),
             GaussianDiffusion.ProcessName => new GaussianDiffusion(schedule, Predictions.PredictionTypes.Create(config.Prediction), config.MinSnrGamma, config.Immiscible),
             GammaDiffusion.ProcessName => new GammaDiffusion(schedule, config.GammaTheta0),
-            BlurDiffusion.ProcessName => new BlurDiffusion(schedule, config.DegradedMean, config.DegradedStd, config.StartPerturbation),
-            MaskDiffusion.ProcessName => new MaskDiffusion(schedule, config.StartPerturbation),
+            BlurDiffusion.ProcessName when config.ColdVersion == 1 => new BlurDiffusion(schedule, config.DegradedMean, config.DegradedStd, DefaultPerturbation(config)),
+            BlurDiffusion.ProcessName => new BlurDiffusion(schedule, config.StartMixture, DefaultPerturbation(config)),
+            MaskDiffusion.ProcessName when config.ColdVersion == 1 => new MaskDiffusion(schedule, DefaultPerturbation(config)),
+            MaskDiffusion.ProcessName => new DefadingDiffusion(schedule, DefaultPerturbation(config)),
             _ => throw new DdpmException($"unknown noise type '{config.Noise}' (choose from {string.Join(", ", Names)})"),
         };
     }
+
+    /// <summary>Blur and mask: the config's start perturbation, else its version's (Bansal et al.: blur 0.001–0.004, defading 0).</summary>
+    public static double DefaultPerturbation(DiffusionConfig config) => config.StartPerturbation ?? (config.ColdVersion, config.Noise) switch
+    {
+        (1, _) => ColdDiffusion.DefaultPerturbation,
+        (_, BlurDiffusion.ProcessName) => BlurDiffusion.MixturePerturbation,
+        _ => 0,
+    };
 
     /// <summary>Checks a config before training and fills in what a process measures on the data (blur: the start statistics).</summary>
     public static DiffusionConfig Prepare(DiffusionConfig config, Tensor images)
@@ -44,10 +54,16 @@ public static class NoiseProcesses
         if (config.Immiscible && (config.Noise != GaussianDiffusion.ProcessName || config.IsEdm))
             throw new DdpmException("--immiscible applies to gaussian noise with the eps or v objective");
         if (config.MinSnrGamma is { } gamma && (!(gamma > 0) || !double.IsFinite(gamma))) throw new DdpmException($"min-SNR γ must be > 0, got {gamma}");
-        if (config.StartPerturbation < 0 || !double.IsFinite(config.StartPerturbation))
-            throw new DdpmException($"start perturbation must be >= 0, got {config.StartPerturbation}");
+        if (config.StartPerturbation is { } p && (p < 0 || !double.IsFinite(p)))
+            throw new DdpmException($"start perturbation must be >= 0, got {p}");
+        if (config.ColdVersion is < 1 or > DiffusionConfig.CurrentColdVersion)
+            throw new DdpmException($"cold diffusion version must be 1..{DiffusionConfig.CurrentColdVersion}, got {config.ColdVersion}");
         if (config.IsEdm && config.SigmaData is null) return config with { SigmaData = EdmDiffusion.MeasureSigmaData(images) };
-        if (config.Noise != BlurDiffusion.ProcessName || config.DegradedMean is not null) return config;
+        if (UsesBetaSchedule(config.Noise)) return config;
+        config = config with { StartPerturbation = DefaultPerturbation(config) };
+        if (config.Noise != BlurDiffusion.ProcessName) return config;
+        if (config.ColdVersion >= 2) return config.StartMixture is not null ? config : config with { StartMixture = BlurDiffusion.FitStart(images) };
+        if (config.DegradedMean is not null) return config;
         var (mean, std) = BlurDiffusion.StartStatistics(images);
         return config with { DegradedMean = mean, DegradedStd = std };
     }

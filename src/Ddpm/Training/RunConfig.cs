@@ -29,10 +29,17 @@ public sealed record RunConfig
     public static RunConfig FromJson(string json, string source)
     {
         RunConfig? config;
-        try { config = JsonSerializer.Deserialize<RunConfig>(json, Json); }
+        bool hasColdVersion;
+        try
+        {
+            config = JsonSerializer.Deserialize<RunConfig>(json, Json);
+            hasColdVersion = System.Text.Json.Nodes.JsonNode.Parse(json)?["diffusion"]?["coldVersion"] is not null;
+        }
         catch (JsonException e) { throw new DdpmException($"{source}: not a ddpm checkpoint config ({e.Message})"); }
         if (config is null || config.Format != FormatName)
             throw new DdpmException($"{source}: not a ddpm checkpoint config (format '{config?.Format}')");
+        // Written before cold diffusion followed its authors' code: keep degrading and sampling as then.
+        if (!hasColdVersion) config = config with { Diffusion = config.Diffusion with { ColdVersion = 1 } };
         if (config.Version > CurrentVersion)
             throw new DdpmException($"{source}: checkpoint format version {config.Version} is newer than this ddpm understands ({CurrentVersion})");
         config.Model.Validate();
@@ -63,11 +70,21 @@ public sealed record DiffusionConfig
     public bool Immiscible { get; init; }
     /// <summary>Gamma noise: the scale hyper-parameter θ_0 of Nachmani et al. 2021.</summary>
     public double GammaTheta0 { get; init; } = Diffusion.GammaDiffusion.DefaultTheta0;
-    /// <summary>Blur: mean and standard deviation of the training images' mean pixel (the fully blurred image), measured when training starts.</summary>
+    /// <summary>
+    /// Blur and mask: 2 (current) = as Bansal et al.'s code generates (<see cref="Diffusion.DefadingDiffusion"/>; blur started from a
+    /// mixture fitted to the channel means, its perturbation removed); 1 = ddpm's first version (a fixed pixel order set to 0;
+    /// blur started from N(μ, s²) + 0.05 noise), what configs written before the field existed get (<see cref="RunConfig.FromJson"/>).
+    /// </summary>
+    public int ColdVersion { get; init; } = CurrentColdVersion;
+    public const int CurrentColdVersion = 2;
+    /// <summary>Blur, version 2: the start levels' mixture, fitted to the training images' channel means when training starts.</summary>
+    public Diffusion.GaussianMixture? StartMixture { get; init; }
+    /// <summary>Blur, version 1: mean and standard deviation of the training images' mean pixel (the fully blurred image).</summary>
     public double? DegradedMean { get; init; }
     public double? DegradedStd { get; init; }
-    /// <summary>Blur and mask: σ of the Gaussian perturbation added to the fully degraded start image so samples differ.</summary>
-    public double StartPerturbation { get; init; } = Diffusion.ColdDiffusion.DefaultPerturbation;
+    /// <summary>Blur and mask: σ of the Gaussian perturbation added to the fully degraded start image; null = the version's default
+    /// (<see cref="Diffusion.NoiseProcesses.DefaultPerturbation"/>: blur 0.002, mask 0; version 1: 0.05).</summary>
+    public double? StartPerturbation { get; init; }
 
     /// <summary>"gaussian noise, linear schedule" or "blur (cold diffusion)".</summary>
     public string Describe() => Diffusion.NoiseProcesses.UsesBetaSchedule(Noise) ? $"{Noise} noise, {Schedule} schedule" : $"{Noise} (cold diffusion)";
