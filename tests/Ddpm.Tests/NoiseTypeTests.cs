@@ -212,7 +212,7 @@ public class NoiseTypeTests
         Assert.Equal(DiffusionConfig.CurrentColdVersion, saved.Diffusion.ColdVersion);
         using var model = Checkpoint.LoadModel(dir);
         var sampler = Samplers.ForConfig(saved.Diffusion, new SamplerOptions { Steps = 10 });
-        Assert.IsType(noise == "gamma" ? typeof(GammaSampler) : typeof(ColdSampler), sampler);
+        Assert.IsType(noise == "gamma" ? typeof(GammaDdimSampler) : typeof(ColdSampler), sampler);
         using var scope = NewDisposeScope();
         using var g = new Generator(0);
         var images = sampler.Sample(model, [4, 1, 28, 28], g);

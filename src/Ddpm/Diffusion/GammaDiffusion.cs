@@ -70,6 +70,10 @@ public sealed class GammaDiffusion : INoiseProcess, IDisposable
     public Tensor StandardizedNoise(long[] shape, int t, Generator? generator) =>
         StandardizedNoise(shape, full(shape[0], KBar[t], ScalarType.Float64), generator);
 
+    /// <summary>x_T = ḡ − k̄_T θ_T, ḡ ~ Γ(k̄_T, θ_T) (Algorithm 2, line 1): the standardised noise at T times √(1 − ᾱ_T).</summary>
+    public Tensor Start(long[] shape, Generator? generator) =>
+        StandardizedNoise(shape, Schedule.T, generator) * Math.Sqrt(1 - Schedule.AlphaBar[Schedule.T]);
+
     /// <summary>The closed-form forward sample x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε_Γ, ε_Γ the standardised gamma noise.</summary>
     public Tensor QSample(Tensor x0, Tensor t, Tensor noise)
     {

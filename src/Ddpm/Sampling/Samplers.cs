@@ -33,11 +33,20 @@ public static class Samplers
     /// The sampler a checkpoint uses when none is asked for. Gaussian: DPM-Solver++(2M) with <see cref="DefaultDpmSteps"/> steps,
     /// chosen by FCD per second of sampling (BENCHMARKS.md); Algorithm 2 as written stays available as <c>--sampler ddpm</c>.
     /// </summary>
-    public static string DefaultFor(DiffusionConfig diffusion) => diffusion.IsEdm ? SamplerOptions.HeunName : diffusion.Noise switch
+    /// Gamma: the paper's Algorithm 2 with all T steps, its DDIM form (<see cref="GammaDdimSampler"/>) with fewer.
+    public static string DefaultFor(DiffusionConfig diffusion, int steps = 0) => diffusion.IsEdm ? SamplerOptions.HeunName : diffusion.Noise switch
     {
         GaussianDiffusion.ProcessName => SamplerOptions.DpmSolverName,
-        GammaDiffusion.ProcessName => "gamma",
+        GammaDiffusion.ProcessName => steps > 0 && steps < diffusion.Timesteps ? "ddim" : "gamma",
         _ => "cold",
+    };
+
+    /// <summary>The samplers that fit a checkpoint's noise process.</summary>
+    public static IReadOnlyList<string> AllowedFor(DiffusionConfig diffusion) => diffusion.IsEdm ? [SamplerOptions.HeunName] : diffusion.Noise switch
+    {
+        GaussianDiffusion.ProcessName => Gaussian,
+        GammaDiffusion.ProcessName => ["gamma", "ddim"],
+        _ => ["cold"],
     };
 
     /// <summary>One line for progress messages, e.g. "DDIM, 50 steps, η = 0".</summary>
@@ -49,6 +58,7 @@ public static class Samplers
         DpmSolverSampler s => $"DPM-Solver++({s.Order}M), {s.Steps} steps{(s.ClipX0 ? ", x̂_0 clipped" : "")}",
         EdmSampler e => $"EDM Heun, {e.Levels} noise levels ({e.Steps} model calls){(e.Churn > 0 ? $", S_churn = {e.Churn}" : "")}",
         GammaSampler g => $"gamma (DDGM), {g.Steps} steps",
+        GammaDdimSampler g => $"gamma DDIM (DDGM), {g.Steps} steps, η = {g.Eta}",
         ColdSampler c => $"cold diffusion ({c.Process.Name}), {c.Steps} steps",
         _ => sampler.GetType().Name,
     };
@@ -59,8 +69,8 @@ public static class Samplers
     public static ISampler ForConfig(DiffusionConfig diffusion, SamplerOptions? options = null)
     {
         options ??= new SamplerOptions();
-        var kind = options.Kind ?? DefaultFor(diffusion);
-        var allowed = diffusion.Noise == GaussianDiffusion.ProcessName && !diffusion.IsEdm ? Gaussian : [DefaultFor(diffusion)];
+        var kind = options.Kind ?? DefaultFor(diffusion, options.Steps);
+        var allowed = AllowedFor(diffusion);
         if (!SamplerOptions.Names.Contains(kind))
             throw new DdpmException($"unknown sampler '{kind}' (choose from {string.Join(", ", SamplerOptions.Names)})");
         if (!allowed.Contains(kind))
@@ -68,7 +78,7 @@ public static class Samplers
         if (kind != SamplerOptions.HeunName && options.Churn != 0) throw new DdpmException("--churn applies to --sampler heun only");
         if (kind != "ddim" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
         if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
-        if (!Gaussian.Contains(kind)) return NoiseSpecific(diffusion, kind, options);
+        if (allowed != Gaussian) return NoiseSpecific(diffusion, kind, options);
         var schedule = NoiseSchedule.Create(diffusion.Schedule, diffusion.Timesteps);
         ISampler sampler = kind switch
         {
@@ -87,6 +97,7 @@ public static class Samplers
         return kind switch
         {
             "gamma" => new GammaSampler((GammaDiffusion)process, options.Steps),
+            "ddim" => new GammaDdimSampler((GammaDiffusion)process, options.Steps == 0 ? process.Schedule.T : options.Steps, options.Eta, options.ClipX0),
             SamplerOptions.HeunName => new EdmSampler((EdmDiffusion)process, options.Steps == 0 ? EdmSampler.DefaultLevels : options.Steps, options.Churn),
             _ => new ColdSampler((ColdDiffusion)process, options.Steps),
         };
