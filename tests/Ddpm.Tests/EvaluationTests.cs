@@ -90,6 +90,22 @@ public class EvaluationTests
         Assert.True(ClassifierTraining.Accuracy(classifier, slice) >= 0.99);
     }
 
+    [Fact]
+    public void Precision_and_recall_compare_against_a_fixed_random_subset_of_the_test_set()
+    {
+        using var classifier = MnistClassifier.Load(ClassifierPath);
+        using var test = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Test);
+        using var a = new SampleEvaluator(classifier, test);
+        using var b = new SampleEvaluator(classifier, test);
+        var idx = a.ReferenceIndices(1000);
+        Assert.Equal(idx, b.ReferenceIndices(1000));                  // the same in every evaluator
+        Assert.Equal(1000, idx.Distinct().Count());
+        Assert.NotEqual(Enumerable.Range(0, 1000).Select(i => (long)i), idx);
+        // Drawn from the whole set: about half from each half of the 10,000 (binomial s.d. 16).
+        Assert.InRange(idx.Count(i => i >= 5000), 430, 570);
+        Assert.Equal(idx.Take(100), a.ReferenceIndices(100));           // a smaller N uses a prefix of the same order
+    }
+
     /// <summary>Reference numbers quoted in the README come from this ordering.</summary>
     [Fact]
     public void Real_images_score_far_below_noise_blurred_and_shifted_copies()

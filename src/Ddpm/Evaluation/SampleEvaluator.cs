@@ -10,18 +10,29 @@ namespace Ddpm.Evaluation;
 public sealed class SampleEvaluator : IDisposable
 {
     public const int NearestNeighbours = 3;
+    /// <summary>Seed of the fixed random order of the test set whose first N images are the real set for precision/recall.</summary>
+    public const ulong ReferenceOrderSeed = 20221201;
     private readonly MnistClassifier _classifier;
     private readonly GaussianStats _testStats;
     private readonly Tensor _testFeatures;
+    private readonly Tensor _order;
 
     public SampleEvaluator(MnistClassifier classifier, ImageDataset testSet)
     {
         _classifier = classifier;
         _classifier.eval();
         var (features, _) = Embed(testSet.Images);
-        _testFeatures = features;
         _testStats = GaussianStats.Of(features);
+        // Precision/recall compare N samples with N real images: a fixed random subset of the test set, not its first N
+        // (MNIST's test set is ordered: its first half is the cleaner one), the same in every run and on every machine.
+        using var g = new Generator(ReferenceOrderSeed);
+        _order = randperm(features.shape[0], generator: g).DetachFromDisposeScope();
+        _testFeatures = features.index_select(0, _order).DetachFromDisposeScope();
+        features.Dispose();
     }
+
+    /// <summary>The test-set indices of the real images that N samples' precision and recall are measured against.</summary>
+    public long[] ReferenceIndices(int n) => _order.narrow(0, 0, Math.Min(n, _order.shape[0])).data<long>().ToArray();
 
     /// <summary>Features [N, 128] and class probabilities [N, 10] of images [N, 1, 28, 28] in [-1, 1].</summary>
     public (Tensor Features, Tensor Probabilities) Embed(Tensor images)
@@ -131,5 +142,6 @@ public sealed class SampleEvaluator : IDisposable
     {
         _testStats.Dispose();
         _testFeatures.Dispose();
+        _order.Dispose();
     }
 }

@@ -63,46 +63,24 @@ public sealed class EdmSampler : ISampler
     public Tensor Sample(nn.Module<Tensor, Tensor, Tensor> model, long[] shape, Generator generator,
         IProgress<int>? progress = null, CancellationToken cancellation = default, Action<int, Tensor>? observe = null)
     {
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        int calls = 0;
+        double gamma = Churn > 0 ? Math.Min(Churn / Levels, Math.Sqrt(2) - 1) : 0;
+        return ReverseLoop.Walk(model, () => randn(shape, generator: generator) * Sigmas[0], Levels, (x, i) =>
         {
-            using var _ = no_grad();
-            Tensor x;
-            using (var start = NewDisposeScope())
-                x = (randn(shape, generator: generator) * Sigmas[0]).MoveToOuterDisposeScope();
-            observe?.Invoke(States[0], x);
-            int calls = 0;
-            double gamma = Churn > 0 ? Math.Min(Churn / Levels, Math.Sqrt(2) - 1) : 0;
-            for (int i = 0; i < Levels; i++)
+            double sigma = Sigmas[i], next = Sigmas[i + 1];
+            // Algorithm 2 lines 5-6: raise the noise level to σ̂ (EDM's S_min = 0, S_max = ∞, S_noise = 1 defaults).
+            double hat = sigma * (1 + gamma);
+            var xHat = gamma > 0 ? x + randn(shape, generator: generator) * Math.Sqrt(hat * hat - sigma * sigma) : x;
+            var d = (xHat - Denoise(model, xHat, hat)) / hat;                 // line 7
+            var xNext = xHat + d * (next - hat);                                // line 8 (Euler)
+            progress?.Report(++calls);
+            if (next > 0)
             {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                double sigma = Sigmas[i], next = Sigmas[i + 1];
-                // Algorithm 2 lines 5-6: raise the noise level to σ̂ (EDM's S_min = 0, S_max = ∞, S_noise = 1 defaults).
-                double hat = sigma * (1 + gamma);
-                var xHat = gamma > 0 ? x + randn(shape, generator: generator) * Math.Sqrt(hat * hat - sigma * sigma) : x;
-                var d = (xHat - Denoise(model, xHat, hat)) / hat;                 // line 7
-                var xNext = xHat + d * (next - hat);                                // line 8 (Euler)
+                var dPrime = (xNext - Denoise(model, xNext, next)) / next;      // lines 9-11 (Heun correction)
+                xNext = xHat + (d * 0.5 + dPrime * 0.5) * (next - hat);
                 progress?.Report(++calls);
-                if (next > 0)
-                {
-                    var dPrime = (xNext - Denoise(model, xNext, next)) / next;      // lines 9-11 (Heun correction)
-                    xNext = xHat + (d * 0.5 + dPrime * 0.5) * (next - hat);
-                    progress?.Report(++calls);
-                }
-                xNext = xNext.contiguous().MoveToOuterDisposeScope();
-                x.Dispose();
-                x = xNext;
-                observe?.Invoke(States[i + 1], x);
             }
-            var images = x.clamp(-1, 1);
-            x.Dispose();
-            return images;
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            return xNext;
+        }, cancellation, observe is null ? null : (k, x) => observe(States[k], x));
     }
 }

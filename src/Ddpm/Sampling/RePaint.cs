@@ -116,48 +116,25 @@ public sealed class RePaint
         var sequence = _sequence;
         var shape = known.shape;
         var keep = mask.to(ScalarType.Float32);
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        int done = 0;
+        return ReverseLoop.Walk(model, () => randn(shape, generator: generator) /* x_T */, sequence.Count - 1, (x, k) =>
         {
-            using var _ = no_grad();
-            var x = randn(shape, generator: generator); // x_T
-            int done = 0;
-            for (int i = 1; i < sequence.Count; i++)
+            int from = Timesteps[sequence[k]], to = Timesteps[sequence[k + 1]]; // original steps τ_s
+            if (to > from)
             {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                int from = Timesteps[sequence[i - 1]], to = Timesteps[sequence[i]]; // original steps τ_s
-                Tensor next;
-                if (to < from)
-                {
-                    // Known part: x_{t−1} ~ q(x_{t−1} | x_0) = N(√ᾱ_{t−1} x_0, (1 − ᾱ_{t−1}) I) (Algorithm 1, line 5; exact x_0 at t − 1 = 0).
-                    var knownPart = to == 0 ? known
-                        : known * Math.Sqrt(Schedule.AlphaBar[to]) + randn(shape, generator: generator) * Math.Sqrt(1 - Schedule.AlphaBar[to]);
-                    // Unknown part: the ancestral step x_{t−1} ~ p_θ(x_{t−1} | x_t) (line 7), in the clipped posterior-mean form on the respaced
-                    // steps (β' = 1 − ᾱ_t/ᾱ_{t−1} of the kept steps).
-                    var epsilon = model.forward(x, full(shape[0], from, ScalarType.Int64));
-                    var unknownPart = _step.PosteriorStep(x, epsilon, from, to, to > 0 ? randn(shape, generator: generator) : null);
-                    next = keep * knownPart + (1 - keep) * unknownPart;
-                    progress?.Report(++done);
-                }
-                else
-                {
-                    // Resampling (line 10): x_t ~ q(x_t | x_{t−1}) = N(√(1 − β') x_{t−1}, β' I), β' = 1 − ᾱ_t/ᾱ_{t−1} (β_t when not respaced).
-                    double beta = 1 - Schedule.AlphaBar[to] / Schedule.AlphaBar[from];
-                    next = x * Math.Sqrt(1 - beta) + randn(shape, generator: generator) * Math.Sqrt(beta);
-                }
-                next = next.contiguous().MoveToOuterDisposeScope();
-                x.Dispose();
-                x = next;
+                // Resampling (line 10): x_t ~ q(x_t | x_{t−1}) = N(√(1 − β') x_{t−1}, β' I), β' = 1 − ᾱ_t/ᾱ_{t−1} (β_t when not respaced).
+                double beta = 1 - Schedule.AlphaBar[to] / Schedule.AlphaBar[from];
+                return x * Math.Sqrt(1 - beta) + randn(shape, generator: generator) * Math.Sqrt(beta);
             }
-            var images = x.clamp(-1, 1);
-            x.Dispose();
-            return images;
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            // Known part: x_{t−1} ~ q(x_{t−1} | x_0) = N(√ᾱ_{t−1} x_0, (1 − ᾱ_{t−1}) I) (Algorithm 1, line 5; exact x_0 at t − 1 = 0).
+            var knownPart = to == 0 ? known
+                : known * Math.Sqrt(Schedule.AlphaBar[to]) + randn(shape, generator: generator) * Math.Sqrt(1 - Schedule.AlphaBar[to]);
+            // Unknown part: the ancestral step x_{t−1} ~ p_θ(x_{t−1} | x_t) (line 7), in the clipped posterior-mean form on the respaced
+            // steps (β' = 1 − ᾱ_t/ᾱ_{t−1} of the kept steps).
+            var epsilon = model.forward(x, full(shape[0], from, ScalarType.Int64));
+            var unknownPart = _step.PosteriorStep(x, epsilon, from, to, to > 0 ? randn(shape, generator: generator) : null);
+            progress?.Report(++done);
+            return keep * knownPart + (1 - keep) * unknownPart;
+        }, cancellation);
     }
 }
