@@ -59,6 +59,7 @@ public class CliTests
     [InlineData("inpaint", "give exactly one of --image and --from-test")]
     [InlineData("inpaint --image a.png", "--image needs --mask or --mask-rect")]
     [InlineData("inpaint --from-test 1 --mask-rect 1,2,3", "--mask-rect must be four integers x,y,w,h")]
+    [InlineData("sample --guidance -1", "--guidance must be >= 0, got -1")]
     [InlineData("eval --guidance 1,-2 --checkpoint x", "--guidance must be a comma-separated list of numbers >= 0")]
     [InlineData("sample --precision half", "'half' not recognized")]
     [InlineData("train --resume runs/x --precision fp32", "--precision cannot be combined with --resume")]
@@ -193,7 +194,7 @@ public class CliTests
         Assert.True(fromCheckpoint.Code == 0, fromCheckpoint.Err);
         Assert.Contains("FCD", fromCheckpoint.Out);
         Assert.Contains("real MNIST train (N = 10)", fromCheckpoint.Out);
-        Assert.Contains("run, w = 0.25", fromCheckpoint.Out); // the default recipe is conditional: classes in turn, default guidance
+        Assert.Contains("run, w = 0.5", fromCheckpoint.Out); // the default recipe is conditional: classes in turn, a short run's guidance
         Assert.Contains("\"fcd\"", File.ReadAllText(json));
 
         var plot = Run("plot", run, "--out", Path.Combine(dir, "plot.png"));
@@ -271,10 +272,10 @@ public class CliTests
 
         var one = Run("sample", "--checkpoint", run, "--digit", "7", "--n", "2", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "seven.png"));
         Assert.True(one.Code == 0, one.Err);
-        Assert.Contains("2 images of class 7, guidance w = 0.25", one.Out);
+        Assert.Contains("2 images of class 7, guidance w = 0.5", one.Out);
         var mixed = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "mixed.png"));
         Assert.True(mixed.Code == 0, mixed.Err);
-        Assert.Contains("4 images, classes 0-9 in turn, guidance w = 0.25", mixed.Out);
+        Assert.Contains("4 images, classes 0-9 in turn, guidance w = 0.5", mixed.Out);
         var outOfRange = Run("sample", "--checkpoint", run, "--digit", "12", "--out", Path.Combine(dir, "x.png"));
         Assert.Equal(ExitCodes.Usage, outOfRange.Code);
         AssertOneLineError(outOfRange.Err, "--digit: class 12 is outside 0..9");

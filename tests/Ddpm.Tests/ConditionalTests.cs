@@ -122,6 +122,17 @@ public class ConditionalTests
     }
 
     [Fact]
+    public void Default_guidance_follows_the_runs_length_at_the_measured_runs()
+    {
+        // BENCHMARKS.md: the 10-minute run (1,295 steps) scored best at w = 0.5, the 30-minute run (4,232 steps) at w = 0.25.
+        Assert.Equal(0.5, Generation.DefaultGuidanceFor(1295));
+        Assert.Equal(0.25, Generation.DefaultGuidanceFor(4232));
+        Assert.Equal(0.5, Generation.DefaultGuidanceFor(0));
+        Assert.Equal(0.5, Generation.DefaultGuidanceFor(Generation.ShortRunSteps - 1));
+        Assert.Equal(0.25, Generation.DefaultGuidanceFor(Generation.ShortRunSteps));
+    }
+
+    [Fact]
     public void Generation_labels_make_rows_per_digit_or_cycle()
     {
         using var scope = NewDisposeScope();
@@ -131,6 +142,6 @@ public class ConditionalTests
         var conditional = Generation.Default(UNetConfig.FromPreset("tiny") with { NumClasses = 3 }, 7, guidance: 1.5);
         Assert.Equal(new long[] { 0, 1, 2, 0, 1, 2, 0 }, conditional.Labels!.data<long>().ToArray());
         Assert.Equal(1.5, conditional.Guidance);
-        Assert.Null(Generation.Default(UNetConfig.FromPreset("tiny"), 7).Labels);
+        Assert.Null(Generation.Default(UNetConfig.FromPreset("tiny"), 7, Generation.DefaultGuidance).Labels);
     }
 }

@@ -15,6 +15,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "data/mnist",
     };
 
+    /// <summary>--guidance w ≥ 0; absent = the checkpoint's default (<see cref="Sampling.Generation.DefaultGuidanceFor"/>).</summary>
+    public static Option<double?> Guidance(string description) => Check(new Option<double?>("--guidance")
+    {
+        Description = $"{description} (default: {Sampling.Generation.ShortRunGuidance} for a checkpoint of fewer than {Sampling.Generation.ShortRunSteps:N0} training steps, else {Sampling.Generation.DefaultGuidance})",
+    }, w => w is < 0 || (w is { } v && !double.IsFinite(v)) ? $"--guidance must be >= 0, got {w}" : null);
+
     public static Option<int> Threads() => Positive(new Option<int>("--threads")
     {
         Description = "Intra-op CPU threads (default: libtorch's choice)",

@@ -28,7 +28,7 @@ internal static class EvalCommand
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
-    private static readonly Option<string?> Guidance = CommonOptions.Check(new Option<string?>("--guidance") { Description = $"Conditional checkpoints: comma-separated guidance scales w, one row each (default {Generation.DefaultGuidance})" },
+    private static readonly Option<string?> Guidance = CommonOptions.Check(new Option<string?>("--guidance") { Description = $"Conditional checkpoints: comma-separated guidance scales w, one row each (default: {Generation.ShortRunGuidance} for a checkpoint of fewer than {Generation.ShortRunSteps:N0} steps, else {Generation.DefaultGuidance})" },
         text => text is null || TryParseScales(text, out _) ? null : $"--guidance must be a comma-separated list of numbers >= 0, got '{text}'");
     private static readonly Option<string?> Digits = CommonOptions.Check(new Option<string?>("--digits") { Description = "Conditional checkpoints: classes to request, cycling (default: all)" },
         text => text is null || ClassList.TryParse(text, out _) ? null : $"--digits must be a range like 0-9 or a comma-separated list, got '{text}'");
@@ -88,7 +88,7 @@ internal static class EvalCommand
                 int[] classes = Enumerable.Range(0, config.Model.NumClasses).ToArray();
                 if (parse.GetValue(Digits) is { } spec) ClassList.TryParse(spec, out classes);
                 labels = Generation.Cycling(ClassList.Check(classes, config.Model, "--digits"), n);
-                scales = [Generation.DefaultGuidance];
+                scales = [Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir).GlobalStep)];
                 if (parse.GetValue(Guidance) is { } text) TryParseScales(text, out scales);
             }
             else if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)

@@ -24,7 +24,7 @@ internal static class InpaintCommand
     private static readonly Option<int> JumpCount = CommonOptions.Positive(new Option<int>("--resample") { Description = "RePaint resamplings r per jump point (1 = no resampling)", DefaultValueFactory = _ => RePaint.DefaultJumpCount });
     private static readonly Option<int> Steps = CommonOptions.Positive(new Option<int>("--steps") { Description = $"Respaced steps S of the reverse process, as RePaint's configurations (0 = {RePaint.DefaultSteps}, or T if smaller)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: complete as this class (with --guidance)" };
-    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Guidance scale w with --digit", DefaultValueFactory = _ => Generation.DefaultGuidance }, allowZero: true);
+    private static readonly Option<double?> Guidance = CommonOptions.Guidance("Guidance scale w with --digit");
     private static readonly Option<string> DataDir = CommonOptions.Data();
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 4 });
     private static readonly Option<long> Seed = CommonOptions.Seed();
@@ -50,7 +50,7 @@ internal static class InpaintCommand
         if ((imagePath is null) == (testIndex is null)) throw new UsageException("give exactly one of --image and --from-test");
         if (maskPath is not null && rectText is not null) throw new UsageException("give at most one of --mask and --mask-rect");
         if (imagePath is not null && maskPath is null && rectText is null) throw new UsageException("--image needs --mask or --mask-rect");
-        if (parse.GetResult(Guidance) is { Implicit: false } && parse.GetValue(Digit) is null) throw new UsageException("--guidance needs --digit");
+        if (parse.GetValue(Guidance) is not null && parse.GetValue(Digit) is null) throw new UsageException("--guidance needs --digit");
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 
@@ -95,7 +95,8 @@ internal static class InpaintCommand
         int n = parse.GetValue(Count);
         var known = image.expand(n, -1, -1, -1).contiguous();
         using var guided = parse.GetValue(Digit) is int digit
-            ? new GuidedModel(model, Generation.Cycling(ClassList.Check([digit], model.Config, "--digit"), n), parse.GetValue(Guidance))
+            ? new GuidedModel(model, Generation.Cycling(ClassList.Check([digit], model.Config, "--digit"), n),
+                parse.GetValue(Guidance) ?? Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir).GlobalStep))
             : null;
         output.WriteLine($"Inpainting {source}: {100 * (1 - knownFraction):F0}% of the pixels to fill, {n} completion(s); RePaint S = {repaint.Timesteps.Count - 1} steps, j = {repaint.JumpLength}, r = {repaint.JumpCount}: {repaint.Steps} model calls per image");
         using var generator = new Generator((ulong)parse.GetValue(Seed));

@@ -26,7 +26,7 @@ internal static class SampleCommand
     private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: generate this class only" };
     private static readonly Option<string?> Digits = CommonOptions.Check(new Option<string?>("--digits") { Description = "Conditional checkpoints: one grid row per class, --n images each (e.g. 0-9 or 1,4,7)" },
         text => text is null || ClassList.TryParse(text, out _) ? null : $"--digits must be a range like 0-9 or a comma-separated list, got '{text}'");
-    private static readonly Option<double> Guidance = CommonOptions.Positive(new Option<double>("--guidance") { Description = "Conditional checkpoints: classifier-free guidance scale w, ε̃ = (1 + w) ε(x,t,c) − w ε(x,t,∅); without --digit or --digits the classes are drawn in turn", DefaultValueFactory = _ => Generation.DefaultGuidance }, allowZero: true);
+    private static readonly Option<double?> Guidance = CommonOptions.Guidance("Conditional checkpoints: classifier-free guidance scale w, ε̃ = (1 + w) ε(x,t,c) − w ε(x,t,∅); without --digit or --digits the classes are drawn in turn");
     private static readonly Option<string?> Gif = new("--gif") { Description = "Also write an animated GIF of the reverse process (the grid at every --gif-every steps)" };
     private static readonly Option<int> GifEvery = CommonOptions.Positive(new Option<int>("--gif-every") { Description = "Sampler steps between GIF frames (0 = about 50 frames in all)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<string?> Trajectory = new("--trajectory") { Description = $"Also write a strip of x_t at --trajectory-t for the first {TrajectoryRows} images (the noise-demo figure in reverse)" };
@@ -62,7 +62,7 @@ internal static class SampleCommand
         using var model = Sampler.LoadModel(parse, dir);
 
         int n = parse.GetValue(Count), columns = parse.GetValue(Columns);
-        double guidance = parse.GetValue(Guidance);
+        double guidance = parse.GetValue(Guidance) ?? Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir).GlobalStep);
         using var scope = NewDisposeScope();
         Tensor? labels = null;
         string what = $"{n} images";
@@ -86,7 +86,7 @@ internal static class SampleCommand
             labels = Generation.Default(model.Config, n, guidance).Labels;
             what = $"{n} images, classes 0-{model.Config.NumClasses - 1} in turn, guidance w = {guidance}";
         }
-        else if (parse.GetResult(Guidance) is { Implicit: false })
+        else if (parse.GetValue(Guidance) is not null)
             throw new UsageException("--guidance applies to conditional checkpoints (trained with --conditional)");
 
         int T = config.Diffusion.Timesteps;

@@ -57,14 +57,16 @@ internal static class TrainCommand
     private static readonly Option<bool> Immiscible = new("--immiscible") { Description = "Gaussian noise with eps or v: immiscible diffusion (Li et al. 2024), each batch's noise assigned to its images by minimum total distance" };
     private static readonly Option<string?> Arch = CommonOptions.OneOf("--arch", "U-Net variant: seed (compact), zero (with Ho et al.'s zero init), ho (zero init, Ho et al.'s skips, attention at 14x14) (default: the recipe's)", Architectures.Names);
 
+    /// <summary>Options of one run of the command, which --resume may give again.</summary>
+    private static readonly Option[] RunOptions = [Epochs, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, PreviewSteps];
+
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
     private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
 
     public static Command Create()
     {
         var command = new Command("train", "Train a DDPM (Algorithm 1) and write checkpoints, loss.csv and preview grids to a run folder");
-        foreach (var o in new Option[] { Epochs, DataDir, Subset, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Noise, GammaTheta0, StartPerturbation, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, Precision, PreviewSteps, Conditional, LabelDrop, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible })
-            command.Add(o);
+        foreach (var o in FixedByCheckpoint.Concat(RunOptions)) command.Add(o);
         command.SetAction(Execute);
         return command;
     }

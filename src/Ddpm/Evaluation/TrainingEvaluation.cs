@@ -22,11 +22,11 @@ public sealed class TrainingEvaluation(SampleEvaluator evaluator, int n, long se
 
     /// <summary>Scores N images the model generates by default (<see cref="Generation.Default"/>: a conditional model draws its classes in
     /// turn with guidance, as <c>ddpm eval</c> does).</summary>
-    public QualityReport Evaluate(Model.UNet model, ISampler sampler, string name, IProgress<int>? progress = null, CancellationToken cancellation = default)
+    public QualityReport Evaluate(Model.UNet model, ISampler sampler, string name, double guidance, IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
         using var scope = NewDisposeScope();
         using var g = new Generator((ulong)seed);
-        var options = Generation.Default(model.Config, N) with { BatchSize = BatchSize };
+        var options = Generation.Default(model.Config, N, guidance) with { BatchSize = BatchSize };
         var images = Generation.Run(model, sampler, N, options, g, (_, _) => progress, cancellation);
         return evaluator.Evaluate(name, images, options.Labels);
     }

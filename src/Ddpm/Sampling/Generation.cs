@@ -17,14 +17,23 @@ public sealed record GenerationOptions
 /// <summary>N images from a sampler in batches, each batch with its labels and an optional trajectory recorder.</summary>
 public static class Generation
 {
-    /// <summary>The guidance scale w a conditional checkpoint samples with by default (chosen in BENCHMARKS.md).</summary>
+    /// <summary>The guidance scale w a conditional checkpoint trained for at least <see cref="ShortRunSteps"/> samples with by
+    /// default: the best of the 30-minute default run (4,232 steps; BENCHMARKS.md).</summary>
     public const double DefaultGuidance = 0.25;
+    /// <summary>The default w of a shorter run: the best of the 10-minute run (1,295 steps), where 0.25 scored 33.6 and 0.5 21.1.</summary>
+    public const double ShortRunGuidance = 0.5;
+    /// <summary>Where the default w changes, between the two measured runs (1,295 and 4,232 steps); not measured in between.</summary>
+    public const long ShortRunSteps = 2500;
+
+    /// <summary>The default guidance for a checkpoint trained for <paramref name="trainedSteps"/> steps: a less trained conditional
+    /// model needs more push towards its class (the best w fell from 0.5 to 0.25 between the 10- and 30-minute runs).</summary>
+    public static double DefaultGuidanceFor(long trainedSteps) => trainedSteps < ShortRunSteps ? ShortRunGuidance : DefaultGuidance;
 
     /// <summary>
     /// What a checkpoint generates when nothing is asked for: a conditional model draws its classes in turn (balanced when n is a
-    /// multiple of the class count) with classifier-free guidance w; an unconditional model has no labels.
+    /// multiple of the class count) with classifier-free guidance w (<see cref="DefaultGuidanceFor"/>); an unconditional model has no labels.
     /// </summary>
-    public static GenerationOptions Default(UNetConfig model, int n, double guidance = DefaultGuidance) =>
+    public static GenerationOptions Default(UNetConfig model, int n, double guidance) =>
         model.IsConditional ? new GenerationOptions { Labels = Cycling(Enumerable.Range(0, model.NumClasses).ToArray(), n), Guidance = guidance } : new GenerationOptions();
 
     /// <param name="progressFor">Progress for the batch of images [first, first + count): (first, count) → progress.</param>

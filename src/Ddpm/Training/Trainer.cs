@@ -226,7 +226,7 @@ public sealed class Trainer : IDisposable
                     var sampler = InTrainingSampler(options.Sampler);
                     observer.OnEvaluationStarted(evaluation.ProgressSteps(sampler));
                     int done = 0;
-                    var report = evaluation.Evaluate(Ema.Model, sampler, $"epoch {epoch + 1}", new SyncProgress<int>(_ => observer.OnEvaluationProgress(++done)), cancellation);
+                    var report = evaluation.Evaluate(Ema.Model, sampler, $"epoch {epoch + 1}", Generation.DefaultGuidanceFor(Progress.GlobalStep), new SyncProgress<int>(_ => observer.OnEvaluationProgress(++done)), cancellation);
                     Evaluation.TrainingEvaluation.Append(RunDir, epoch + 1, Progress.GlobalStep, elapsedBefore + clock.Elapsed.TotalSeconds, report);
                     observer.OnEvaluation(report);
                 }
@@ -268,7 +268,7 @@ public sealed class Trainer : IDisposable
         using var g = new Generator(12345);
         using var scope = NewDisposeScope();
         var progress = observer is null ? null : new SyncProgress<int>(observer.OnPreviewProgress);
-        var images = Generation.Run(Ema.Model, sampler, count, Generation.Default(Config.Model, count) with { BatchSize = count }, g, (_, _) => progress, cancellation);
+        var images = Generation.Run(Ema.Model, sampler, count, Generation.Default(Config.Model, count, Generation.DefaultGuidanceFor(Progress.GlobalStep)) with { BatchSize = count }, g, (_, _) => progress, cancellation);
         var path = Path.Combine(RunDir, PreviewFolder, $"epoch-{epoch:D4}.png");
         ImageGrid.Save(images, path, columns: (int)Math.Ceiling(Math.Sqrt(count)), scale: 2);
         return path;
