@@ -29,6 +29,32 @@ public class ImagingTests
     }
 
     [Fact]
+    public void Labelled_grid_keeps_the_grid_and_writes_a_label_over_each_column_and_beside_each_block()
+    {
+        using var scope = NewDisposeScope();
+        var tiles = linspace(-1, 1, 6 * 28 * 28).view(6, 1, 28, 28);
+        using var plain = ImageGrid.Render(tiles, columns: 3, scale: 2).CloneAs<Rgb24>();
+        using var image = LabelledGrid.Render(tiles, 3, ["t=0", "t=5", "t=100"], [("gaussian\nlinear", 1), ("mask", 1)], scale: 2);
+        int left = image.Width - plain.Width, top = image.Height - plain.Height;
+        Assert.True(left > 0 && top > 0);
+        for (int y = 0; y < plain.Height; y += 7)
+            for (int x = 0; x < plain.Width; x += 7)
+                Assert.Equal(plain[x, y], image[left + x, top + y]); // the grid itself, unchanged, bottom right
+        bool Ink(int x0, int y0, int x1, int y1)
+        {
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++)
+                    if (image[x, y].R < 128) return true;
+            return false;
+        }
+        int tile = (28 + 2) * 2;
+        for (int c = 0; c < 3; c++) Assert.True(Ink(left + 4 + c * tile, 0, left + 4 + (c + 1) * tile, top), $"no header over column {c}");
+        for (int b = 0; b < 2; b++) Assert.True(Ink(0, top + 4 + b * tile, left, top + 4 + (b + 1) * tile), $"no label beside block {b}");
+        Assert.Throws<ArgumentException>(() => LabelledGrid.Render(tiles, 3, ["t=0"], [("a", 2)]));
+        Assert.Throws<ArgumentException>(() => LabelledGrid.Render(tiles, 3, ["a", "b", "c"], [("a", 3)]));
+    }
+
+    [Fact]
     public void Npz_holds_arr_0_as_uint8_nhwc_in_numpy_format()
     {
         using var scope = NewDisposeScope();

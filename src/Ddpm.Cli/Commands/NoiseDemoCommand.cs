@@ -68,7 +68,8 @@ internal static class NoiseDemoCommand
         var processes = configs.Select(NoiseProcesses.Create).ToList();
         var tiles = NoiseDemo.Build(data.Images, processes, ts, parse.GetValue(Seed));
         foreach (var p in processes) (p as IDisposable)?.Dispose();
-        ImageGrid.Save(tiles, outPath, columns: ts.Length, scale: parse.GetValue(Scale));
+        LabelledGrid.Save(tiles, outPath, ts.Length, ts.Select(t => $"t={t}").ToArray(),
+            configs.Select(c => (NoiseDemo.Label(c), data.Count)).ToArray(), parse.GetValue(Scale));
         output.WriteLine($"Wrote {outPath}: {data.Count} digit(s) x t = {string.Join(",", ts)}; blocks (top to bottom): {string.Join("; ", configs.Select(c => c.Describe()))}");
         return ExitCodes.Success;
     }

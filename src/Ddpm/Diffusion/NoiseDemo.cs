@@ -9,6 +9,10 @@ namespace Ddpm.Diffusion;
 /// </summary>
 public static class NoiseDemo
 {
+    /// <summary>A block's label in the figure: the noise type, and the schedule for those that use one.</summary>
+    public static string Label(Training.DiffusionConfig config) =>
+        NoiseProcesses.UsesBetaSchedule(config.Noise) ? $"{config.Noise}\n{config.Schedule}" : config.Noise;
+
     /// <param name="images">[R, 1, H, W] clean images in [-1, 1].</param>
     /// <returns>[P·R·C, 1, H, W] tiles, row-major for a grid of C = ts.Count columns; one block of R rows per process.</returns>
     public static Tensor Build(Tensor images, IReadOnlyList<INoiseProcess> processes, IReadOnlyList<int> ts, long seed)

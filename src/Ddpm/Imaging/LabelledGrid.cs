@@ -1,0 +1,66 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using static TorchSharp.torch;
+
+namespace Ddpm.Imaging;
+
+/// <summary>
+/// An <see cref="ImageGrid"/> with a header over each column and a label beside each block of rows, so that a figure read
+/// alone says what it shows (noise-demo: the t of each column, the noise type and schedule of each block).
+/// </summary>
+public static class LabelledGrid
+{
+    private static readonly Rgb24 Background = new(255, 255, 255), Ink = new(30, 30, 30);
+
+    /// <param name="tiles">[N, 1, H, W] in [-1, 1], row-major, <paramref name="columns"/> per row.</param>
+    /// <param name="columnLabels">One per column.</param>
+    /// <param name="blocks">(label, rows) from the top; a label may have several lines separated by '\n'.</param>
+    public static Image<Rgb24> Render(Tensor tiles, int columns, IReadOnlyList<string> columnLabels,
+        IReadOnlyList<(string Label, int Rows)> blocks, int scale = 1, int padding = 2)
+    {
+        if (columnLabels.Count != columns) throw new ArgumentException($"{columnLabels.Count} column labels for {columns} columns", nameof(columnLabels));
+        int rows = blocks.Sum(b => b.Rows), n = (int)tiles.shape[0];
+        if (rows * columns != n) throw new ArgumentException($"blocks of {rows} rows x {columns} columns for {n} tiles", nameof(blocks));
+        using var grid = ImageGrid.Render(tiles, columns, padding, scale);
+        int font = Math.Max(1, scale), line = PixelFont.Height(font) + 2 * font;
+        int tileW = ((int)tiles.shape[3] + padding) * scale, tileH = ((int)tiles.shape[2] + padding) * scale;
+        int top = line + 2 * font;
+        int left = blocks.SelectMany(b => b.Label.Split('\n')).Max(l => PixelFont.Width(l, font)) + 3 * font;
+        var image = new Image<Rgb24>(left + grid.Width, top + grid.Height, Background);
+        image.ProcessPixelRows(grid, (dst, src) =>
+        {
+            for (int y = 0; y < src.Height; y++)
+            {
+                var from = src.GetRowSpan(y);
+                var to = dst.GetRowSpan(top + y);
+                for (int x = 0; x < from.Length; x++) to[left + x] = new Rgb24(from[x].PackedValue, from[x].PackedValue, from[x].PackedValue);
+            }
+        });
+        for (int c = 0; c < columns; c++)
+        {
+            var text = columnLabels[c];
+            int centre = left + padding * scale + c * tileW + tileW / 2;
+            PixelFont.Draw(image, text, centre - PixelFont.Width(text, font) / 2, font, Ink, font);
+        }
+        int rowStart = 0;
+        foreach (var (label, blockRows) in blocks)
+        {
+            var lines = label.Split('\n');
+            int y = top + padding * scale + rowStart * tileH + (blockRows * tileH - lines.Length * line) / 2;
+            foreach (var text in lines)
+            {
+                PixelFont.Draw(image, text, font, y, Ink, font);
+                y += line;
+            }
+            rowStart += blockRows;
+        }
+        return image;
+    }
+
+    public static void Save(Tensor tiles, string path, int columns, IReadOnlyList<string> columnLabels,
+        IReadOnlyList<(string Label, int Rows)> blocks, int scale = 1)
+    {
+        using var image = Render(tiles, columns, columnLabels, blocks, scale);
+        ImageGrid.SavePng(image, path);
+    }
+}
