@@ -111,6 +111,53 @@ public class TrainingTests
             File.ReadLines(Path.Combine(interrupted, LossLog.FileName)).Skip(1).Select(l => long.Parse(l.Split(',')[0])));
     }
 
+    /// <summary>Copies the run folder as it stands when the checkpoint after a given step is written: a crash right after it.</summary>
+    private sealed class CopyAtCheckpoint(long step, string runDir, string copy) : ITrainingObserver
+    {
+        public List<long> Steps { get; } = [];
+
+        public void OnCheckpoint(string path, TrainingStatus status)
+        {
+            Steps.Add(status.GlobalStep);
+            if (status.GlobalStep != step) return;
+            foreach (var file in Directory.EnumerateFiles(runDir, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(copy, Path.GetRelativePath(runDir, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+        }
+    }
+
+    [Fact]
+    public void Mid_epoch_checkpoints_change_nothing_and_a_crash_after_one_resumes_exactly()
+    {
+        using var data = Mnist(640); // 10 steps per epoch at batch 64
+        var straight = TestSupport.TempDir();
+        using (var trainer = Trainer.Create(straight, TinyConfig(), data))
+            trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0, CheckpointEvery = null });
+
+        var saving = TestSupport.TempDir();
+        var crashed = TestSupport.TempDir();
+        var observer = new CopyAtCheckpoint(13, saving, crashed);
+        using (var trainer = Trainer.Create(saving, TinyConfig(), data))
+            trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0, CheckpointEvery = TimeSpan.Zero }, observer);
+        // After every step: mid-epoch ones at steps 1-9 and 11-19, the epoch ends at 10 and 20.
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), observer.Steps);
+        Assert.Equal(new TrainingProgress { Epoch = 1, StepInEpoch = 3, GlobalStep = 13 },
+            Checkpoint.ReadProgress(Checkpoint.Resolve(crashed)) with { ElapsedSeconds = 0, LastLoss = double.NaN });
+        using (var resumed = Trainer.Resume(crashed, data))
+            resumed.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0 });
+
+        using var a = Checkpoint.LoadModel(Checkpoint.Resolve(straight));
+        foreach (var run in new[] { saving, crashed })
+        {
+            using var b = Checkpoint.LoadModel(Checkpoint.Resolve(run));
+            foreach (var ((name, p), (_, q)) in a.named_parameters().Zip(b.named_parameters()))
+                Assert.True(p.eq(q).all().item<bool>(), $"EMA {name} differs in {(run == saving ? "the run with mid-epoch checkpoints" : "the resumed copy")}");
+        }
+    }
+
     [Fact]
     public void Adam_beta2_reaches_the_optimizer_its_first_step_does_not_depend_on_it()
     {

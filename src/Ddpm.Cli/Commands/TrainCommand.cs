@@ -39,6 +39,7 @@ internal static class TrainCommand
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run or checkpoint folder where it stopped" };
     private static readonly Option<int> PreviewEvery = CommonOptions.Positive(new Option<int>("--preview-every") { Description = "Save a grid of EMA samples every N epochs and at the end (0 = never)", DefaultValueFactory = _ => 5 }, allowZero: true);
     private static readonly Option<double> MaxMinutes = CommonOptions.Positive(new Option<double>("--max-minutes") { Description = "Stop cleanly with a checkpoint after this many minutes of training (0 = no limit)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<double> CheckpointMinutes = CommonOptions.Positive(new Option<double>("--checkpoint-minutes") { Description = "Also checkpoint in mid-epoch after this many minutes of training since the last checkpoint (0 = at epoch ends only)", DefaultValueFactory = _ => TrainerOptions.DefaultCheckpointEvery.TotalMinutes }, allowZero: true);
     private static readonly Option<int> EvalEvery = CommonOptions.Positive(new Option<int>("--eval-every") { Description = "Score the EMA weights (FCD, precision, recall, ...) every K epochs into eval.csv and training.png (0 = off: it samples --eval-n images)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
     private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
@@ -58,7 +59,7 @@ internal static class TrainCommand
     private static readonly Option<string?> Arch = CommonOptions.OneOf("--arch", "U-Net variant: seed (compact), zero (with Ho et al.'s zero init), ho (zero init, Ho et al.'s skips, attention at 14x14) (default: the recipe's)", Architectures.Names);
 
     /// <summary>Options of one run of the command, which --resume may give again.</summary>
-    private static readonly Option[] RunOptions = [Epochs, Resume, PreviewEvery, MaxMinutes, EvalEvery, EvalN, Classifier, Threads, PreviewSteps];
+    private static readonly Option[] RunOptions = [Epochs, Resume, PreviewEvery, MaxMinutes, CheckpointMinutes, EvalEvery, EvalN, Classifier, Threads, PreviewSteps];
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
     private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
@@ -164,6 +165,7 @@ internal static class TrainCommand
                 Epochs = parse.GetValue(Epochs),
                 PreviewEvery = parse.GetValue(PreviewEvery),
                 TimeLimit = minutes > 0 ? TimeSpan.FromMinutes(minutes) : null,
+                CheckpointEvery = parse.GetValue(CheckpointMinutes) is > 0 and var every ? TimeSpan.FromMinutes(every) : null,
                 EvalEvery = evalEvery,
                 Evaluation = evaluator is null ? null : new TrainingEvaluation(evaluator, parse.GetValue(EvalN)),
                 Sampler = new SamplerOptions { Steps = parse.GetValue(PreviewSteps) },

@@ -19,6 +19,10 @@ public sealed record TrainerOptions
     public int PreviewCount { get; init; } = 16;
     /// <summary>Stop cleanly, with a checkpoint, after this much training time in this session.</summary>
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Also checkpoint in mid-epoch after this much training time since the last checkpoint (null = at epoch ends only), so
+    /// a crash in a long epoch loses at most this much; such a checkpoint resumes exactly like one written at a stop.</summary>
+    public TimeSpan? CheckpointEvery { get; init; } = DefaultCheckpointEvery;
+    public static readonly TimeSpan DefaultCheckpointEvery = TimeSpan.FromMinutes(10);
     /// <summary>Score the EMA weights every N epochs (0 = never; needs <see cref="Evaluation"/>).</summary>
     public int EvalEvery { get; init; }
     public Evaluation.TrainingEvaluation? Evaluation { get; init; }
@@ -174,6 +178,7 @@ public sealed class Trainer : IDisposable
         var throughput = new Throughput();
         string checkpoint = Path.Combine(RunDir, Checkpoint.FolderName);
         float loss = float.NaN;
+        var lastSaved = TimeSpan.Zero;
         // A time limit applies to this session: its seconds count from the training time the run already had.
         Budget = new TrainingBudget((long)options.Epochs * stepsPerEpoch, options.TimeLimit is { } l ? elapsedBefore + l.TotalSeconds : null);
         _trainingSeconds = () => elapsedBefore + clock.Elapsed.TotalSeconds;
@@ -214,9 +219,16 @@ public sealed class Trainer : IDisposable
                     log.Append(Progress.GlobalStep, epoch + 1, loss, LastLearningRate, elapsedBefore + clock.Elapsed.TotalSeconds,
                         Runtime.ProcessMemory.Resident().Current);
                     observer.OnStep(Status(epoch, s + 1));
+                    bool stopsNext = options.TimeLimit is { } end && clock.Elapsed >= end; // that stop writes the checkpoint
+                    if (options.CheckpointEvery is { } every && s + 1 < stepsPerEpoch && !stopsNext && clock.Elapsed - lastSaved >= every)
+                    {
+                        Stop(TrainingOutcome.Completed, epoch, s + 1); // a mid-epoch checkpoint; training goes on
+                        lastSaved = clock.Elapsed;
+                    }
                 }
             }
             var endOfEpoch = Stop(TrainingOutcome.Completed, epoch + 1, 0);
+            lastSaved = clock.Elapsed;
             // Evaluations and previews do not count as training time (elapsed seconds, --max-minutes).
             clock.Stop();
             if (options.Evaluation is { } evaluation && options.EvalEvery > 0 && ((epoch + 1) % options.EvalEvery == 0 || epoch + 1 == options.Epochs))
