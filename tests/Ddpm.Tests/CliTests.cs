@@ -1,6 +1,7 @@
 using Ddpm.Cli;
 using Ddpm.Imaging;
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace Ddpm.Tests;
 
@@ -38,6 +39,8 @@ public class CliTests
     [InlineData("train --adam-beta2 1", "--adam-beta2 must be in (0, 1), got 1")]
     [InlineData("train --base-channels 30", "--base-channels must be a positive multiple of 4, got 30")]
     [InlineData("train --blocks-per-level 0", "--blocks-per-level must be >= 1, got 0")]
+    [InlineData("train --channels 2", "--channels must be 1 or 3, got 2")]
+    [InlineData("train --image-size 2", "--image-size must be >= 4, got 2")]
     [InlineData("train --resume runs/x --base-channels 48", "--base-channels cannot be combined with --resume")]
     [InlineData("train --timesteps 1", "--timesteps must be in 2..100000")]
     [InlineData("train --resume runs/x --model tiny", "--model cannot be combined with --resume")]
@@ -209,6 +212,34 @@ public class CliTests
         // The 5 x 15 grid of 30-pixel tiles, plus the labels' margins above and to the left.
         Assert.InRange(info.Width, 5 * 30 + 2 + 10, 5 * 30 + 2 + 80);
         Assert.InRange(info.Height, 5 * 3 * 30 + 2 + 5, 5 * 3 * 30 + 2 + 20);
+    }
+
+    [Fact]
+    public void Train_on_a_folder_of_images_stores_its_class_names_and_refuses_colour_with_a_clear_message()
+    {
+        var dir = TestSupport.TempDir();
+        var images = Path.Combine(dir, "shapes");
+        for (int i = 0; i < 8; i++)
+        {
+            int k = i;
+            ImageFolderTests.Write(Path.Combine(images, i % 2 == 0 ? "bar" : "dot", $"{k}.png"), 8, 8,
+                (x, y) => k % 2 == 0 ? (x == k % 8 ? new Rgb24(255, 255, 255) : new Rgb24(0, 0, 0)) : ((x - 4) * (x - 4) + (y - 4) * (y - 4) < 4 ? new Rgb24(255, 255, 255) : new Rgb24(0, 0, 0)));
+        }
+        var run = Path.Combine(dir, "run");
+        var train = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--batch-size", "4", "--preview-every", "0", "--out", run);
+        Assert.True(train.Code == 0, train.Err);
+        var config = Ddpm.Training.Checkpoint.ReadConfig(Ddpm.Training.Checkpoint.Resolve(run));
+        Assert.Equal(["bar", "dot"], config.Data.ClassNames!);
+        Assert.Equal((8, 1, 2), (config.Model.ImageSize, config.Model.ImageChannels, config.Model.NumClasses));
+        var sample = Run("sample", "--checkpoint", run, "--n", "4", "--steps", "2", "--out", Path.Combine(dir, "grid.png"));
+        Assert.True(sample.Code == 0, sample.Err);
+
+        ImageFolderTests.Write(Path.Combine(images, "bar", "red.png"), 8, 8, (_, _) => new Rgb24(255, 0, 0));
+        var colour = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--out", Path.Combine(dir, "run2"));
+        Assert.Equal(ExitCodes.Failure, colour.Code);
+        AssertOneLineError(colour.Err, "colour models are not supported yet");
+        var gray = Run("train", "--data", images, "--channels", "1", "--model", "tiny", "--epochs", "1", "--batch-size", "4", "--preview-every", "0", "--out", Path.Combine(dir, "run3"));
+        Assert.True(gray.Code == 0, gray.Err);
     }
 
     [Fact]

@@ -11,7 +11,7 @@ internal static class CommonOptions
 
     public static Option<string> Data() => new("--data")
     {
-        Description = "Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST's IDX format)",
+        Description = "Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST's IDX format); train also takes a folder of image files (class subfolders become labels)",
         DefaultValueFactory = _ => "data/mnist",
     };
 

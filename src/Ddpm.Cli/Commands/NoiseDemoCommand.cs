@@ -63,7 +63,8 @@ internal static class NoiseDemoCommand
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 
-        using var data = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Train, parse.GetValue(Rows));
+        using var data = DataSources.Load(parse.GetValue(DataDir)!, DatasetSplit.Train, parse.GetValue(Rows)).Data;
+        if (data.Channels != 1) throw new DdpmException($"{parse.GetValue(DataDir)}: holds colour images; the figure is grayscale for now (the image-folder issue is open)");
         using var scope = NewDisposeScope();
         var processes = configs.Select(NoiseProcesses.Create).ToList();
         var tiles = NoiseDemo.Build(data.Images, processes, ts, parse.GetValue(Seed));

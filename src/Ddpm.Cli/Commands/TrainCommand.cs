@@ -34,6 +34,10 @@ internal static class TrainCommand
         c => c is { } v && (v < 4 || v % 4 != 0) ? $"--base-channels must be a positive multiple of 4, got {v}" : null);
     private static readonly Option<int?> BlocksPerLevel = CommonOptions.Check(new Option<int?>("--blocks-per-level") { Description = "Residual blocks per U-Net level (default: the --model preset's; small = 1)" },
         b => b is < 1 ? $"--blocks-per-level must be >= 1, got {b}" : null);
+    private static readonly Option<int?> ImageSize = CommonOptions.Check(new Option<int?>("--image-size") { Description = "Image folders: resize (shorter side) and centre-crop every image to S x S (default: the images' own size, when they all share one square size)" },
+        v => v is < 4 ? $"--image-size must be >= 4, got {v}" : null);
+    private static readonly Option<int?> Channels = CommonOptions.Check(new Option<int?>("--channels") { Description = "Image folders: 1 (grayscale) or 3 (colour) (default: 1 when every image is grayscale, else 3)" },
+        v => v is not (null or 1 or 3) ? $"--channels must be 1 or 3, got {v}" : null);
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default: runs/<date>-<time>)" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run or checkpoint folder where it stopped" };
@@ -62,7 +66,7 @@ internal static class TrainCommand
     private static readonly Option[] RunOptions = [Epochs, Resume, PreviewEvery, MaxMinutes, CheckpointMinutes, EvalEvery, EvalN, Classifier, Threads, PreviewSteps];
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
-    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
+    private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, ImageSize, Channels, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
 
     public static Command Create()
     {
@@ -85,7 +89,7 @@ internal static class TrainCommand
             if (clash is not null) throw new UsageException($"{clash.Name} cannot be combined with --resume: the checkpoint fixes it");
             var dir = Checkpoint.Resolve(resume);
             var config = Checkpoint.ReadConfig(dir);
-            data = ImageDataset.Load(config.Data.Path, DatasetSplit.Train, config.Data.Subset);
+            data = DataSources.Load(config.Data.Path, DatasetSplit.Train, config.Data.Subset, config.Data.ImageSize, config.Data.Channels).Data;
             trainer = Trainer.Resume(dir, data);
             output.WriteLine($"Resuming {trainer.RunDir} at epoch {trainer.Progress.Epoch + 1}, step {trainer.Progress.StepInEpoch} (global step {trainer.Progress.GlobalStep})");
         }
@@ -104,10 +108,22 @@ internal static class TrainCommand
                 throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
             var (prediction, minSnr, lrSchedule, arch, conditional) = recipe.Resolve(parse.GetValue(PredictionType), parse.GetValue(MinSnr), parse.GetValue(LrSchedule), parse.GetValue(Arch), parse.GetValue(Conditional));
             var dataDir = parse.GetValue(DataDir)!;
-            data = ImageDataset.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset));
+            var loaded = DataSources.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset), parse.GetValue(ImageSize), parse.GetValue(Channels));
+            data = loaded.Data;
+            if (loaded.Skipped.Count > 0)
+                output.WriteLine($"Skipped {loaded.Skipped.Count} unreadable file(s): {string.Join("; ", loaded.Skipped.Take(5).Select(f => $"{f.File} ({f.Reason})"))}{(loaded.Skipped.Count > 5 ? "; ..." : "")}");
+            if (data.Channels != 1)
+                throw new DdpmException($"{dataDir}: holds colour images; colour models are not supported yet (grids, GIFs and the evaluator are grayscale): train on them in grayscale with --channels 1");
+            bool labelled = DataSources.IsIdx(dataDir) || loaded.ClassNames.Count > 0;
+            if (!labelled && conditional)
+            {
+                if (parse.GetValue(Conditional) is true) throw new UsageException($"--conditional needs labels: {dataDir} has no class folders");
+                conditional = false; // the recipe's default, on data without labels
+                output.WriteLine($"{dataDir} has no class folders: training an unconditional model");
+            }
             var config = new RunConfig
             {
-                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, 1)
+                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, data.Channels)
                     .Resized(parse.GetValue(BaseChannels), parse.GetValue(BlocksPerLevel)), arch) with
                 {
                     NumClasses = conditional ? (int)data.Labels.max().item<long>() + 1 : 0,
@@ -124,7 +140,11 @@ internal static class TrainCommand
                     MinSnrGamma = gaussian ? minSnr : null,
                     Immiscible = parse.GetValue(Immiscible),
                 },
-                Data = new DataConfig { Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = 1 },
+                Data = new DataConfig
+                {
+                    Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = data.Channels,
+                    ClassNames = loaded.ClassNames.Count > 0 ? [.. loaded.ClassNames] : null,
+                },
                 Training = new OptimConfig
                 {
                     BatchSize = parse.GetValue(BatchSize),

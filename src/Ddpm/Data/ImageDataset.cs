@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Data;
 
 /// <summary>
-/// A labelled grayscale image set held in memory as one tensor [N, 1, H, W] scaled to [-1, 1];
+/// A labelled image set held in memory as one tensor [N, C, H, W] scaled to [-1, 1] (IDX files: C = 1; image folders: 1 or 3);
 /// batches are drawn by indexing, never by re-reading files.
 /// </summary>
 public sealed class ImageDataset : IDisposable
@@ -12,6 +12,7 @@ public sealed class ImageDataset : IDisposable
     public Tensor Images { get; }
     public Tensor Labels { get; }
     public int Count => (int)Images.shape[0];
+    public int Channels => (int)Images.shape[1];
     public int Height => (int)Images.shape[2];
     public int Width => (int)Images.shape[3];
     public string Source { get; }

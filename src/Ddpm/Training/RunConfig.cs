@@ -106,6 +106,8 @@ public sealed record DataConfig
     public int Count { get; init; }
     public int ImageSize { get; init; } = 28;
     public int Channels { get; init; } = 1;
+    /// <summary>Image folders: the class folders' names, label i = ClassNames[i] (null for IDX data and unlabelled folders).</summary>
+    public string[]? ClassNames { get; init; }
 }
 
 public sealed record OptimConfig
