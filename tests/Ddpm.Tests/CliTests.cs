@@ -208,10 +208,15 @@ public class CliTests
         var demo = Path.Combine(dir, "demo.png");
         var noise = Run("noise-demo", "--data", TestSupport.MnistDir, "--schedule", "all", "--t", "0,20,50,100,300", "--rows", "3", "--scale", "1", "--out", demo);
         Assert.True(noise.Code == 0, noise.Err);
-        info = Image.Identify(demo);
-        // The 5 x 15 grid of 30-pixel tiles, plus the labels' margins above and to the left.
-        Assert.InRange(info.Width, 5 * 30 + 2 + 10, 5 * 30 + 2 + 80);
-        Assert.InRange(info.Height, 5 * 3 * 30 + 2 + 5, 5 * 3 * 30 + 2 + 20);
+        AssertLabelledGrid(demo, columns: 5, rows: 5 * 3);
+    }
+
+    /// <summary>A grid of 30-pixel tiles (28 + padding) at scale 1, plus the labels' margins above and to the left.</summary>
+    private static void AssertLabelledGrid(string path, int columns, int rows)
+    {
+        var info = Image.Identify(path);
+        Assert.InRange(info.Width, columns * 30 + 2 + 10, columns * 30 + 2 + 80);
+        Assert.InRange(info.Height, rows * 30 + 2 + 5, rows * 30 + 2 + 20);
     }
 
     [Fact]
@@ -274,9 +279,7 @@ public class CliTests
         var all = Run("noise-demo", "--data", TestSupport.MnistDir, "--noise", "all", "--t", "0,500,1000", "--rows", "2", "--scale", "1", "--out", demo);
         Assert.True(all.Code == 0, all.Err);
         Assert.Contains("gaussian noise, linear schedule; gamma noise, linear schedule; blur (cold diffusion); mask (cold diffusion)", all.Out);
-        var info = Image.Identify(demo);
-        Assert.InRange(info.Width, 3 * 30 + 2 + 10, 3 * 30 + 2 + 80);
-        Assert.InRange(info.Height, 4 * 2 * 30 + 2 + 5, 4 * 2 * 30 + 2 + 20);
+        AssertLabelledGrid(demo, columns: 3, rows: 4 * 2);
     }
 
     [Fact]
