@@ -8,7 +8,7 @@ public static class DdpmCli
 {
     public static RootCommand BuildRoot()
     {
-        var root = new RootCommand("Train denoising diffusion probabilistic models (Ho et al. 2020) on small grayscale images and sample from them.");
+        var root = new RootCommand("Train denoising diffusion probabilistic models (Ho et al. 2020) on small images (MNIST, Fashion-MNIST, your own folders, grayscale or colour) and sample from them.");
         root.Add(TrainCommand.Create());
         root.Add(SampleCommand.Create());
         root.Add(InpaintCommand.Create());
@@ -16,6 +16,7 @@ public static class DdpmCli
         root.Add(EvalCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(PlotCommand.Create());
+        root.Add(ShapesCommand.Create());
         return root;
     }
 

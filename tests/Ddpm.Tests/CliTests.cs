@@ -56,7 +56,11 @@ public class CliTests
     [InlineData("train --precision fp16", "'fp16' not recognized")]
     [InlineData("train --label-drop 1.5", "--label-drop must be in [0, 1], got 1.5")]
     [InlineData("sample --digits 9-x", "--digits must be a range like 0-9")]
-    [InlineData("sample --digit 1 --digits 0-9", "give at most one of --digit and --digits")]
+    [InlineData("sample --digit 1 --digits 0-9", "give at most one of --digit, --class and --digits")]
+    [InlineData("sample --class cat --digit 1", "give at most one of --digit, --class and --digits")]
+    [InlineData("shapes --n 2", "--n must be in 3..1000000")]
+    [InlineData("train --threads -1", "--threads must be >= 0")]
+    [InlineData("sample --columns -1", "--columns must be >= 0")]
     [InlineData("sample --gif-every 5", "--gif-every needs --gif")]
     [InlineData("sample --trajectory-t 5", "--trajectory-t needs --trajectory")]
     [InlineData("inpaint", "give exactly one of --image and --from-test")]
@@ -96,9 +100,12 @@ public class CliTests
         var pixels = Enumerable.Range(0, 64 * 16 * 16).Select(i => (byte)(i * 13 % 256)).ToArray();
         Data.IdxFile.Write(Path.Combine(dir, "train-images-idx3-ubyte.gz"), new Data.IdxArray([64, 16, 16], pixels), gzip: true);
         Data.IdxFile.Write(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), new Data.IdxArray([64], new byte[64]), gzip: true);
-        var eval = Run("train", "--data", dir, "--model", "tiny", "--eval-every", "1", "--out", Path.Combine(dir, "run"));
-        Assert.Equal(ExitCodes.Usage, eval.Code);
-        AssertOneLineError(eval.Err, "--eval-every needs 28x28 grayscale images");
+        var mnistEvaluator = Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin");
+        var eval = Run("train", "--data", dir, "--model", "tiny", "--eval-every", "1", "--conditional", "false", "--classifier", mnistEvaluator, "--out", Path.Combine(dir, "run"));
+        Assert.Equal(ExitCodes.Failure, eval.Code);
+        AssertOneLineError(eval.Err, "the model makes 16x16 grayscale images, the evaluator takes 28x28 grayscale");
+        var missing = Run("train", "--data", dir, "--model", "tiny", "--eval-every", "1", "--conditional", "false", "--out", Path.Combine(dir, "run1"));
+        AssertOneLineError(missing.Err, "classifier weights not found (train them with: ddpm eval train-classifier");
         var train = Run("train", "--data", dir, "--model", "tiny", "--epochs", "1", "--timesteps", "10", "--preview-every", "1", "--out", Path.Combine(dir, "run2"));
         Assert.True(train.Code == 0, train.Err);
         Assert.Equal((4 * 18 + 2) * 2, Image.Identify(Path.Combine(dir, "run2", "previews", "epoch-0001.png")).Width);
@@ -196,7 +203,7 @@ public class CliTests
         var fromCheckpoint = Run("eval", "--checkpoint", run, "--n", "10", "--sampler", "ddpm", "--sigma", "beta-tilde", "--data", TestSupport.MnistDir, "--classifier", classifier, "--json", json);
         Assert.True(fromCheckpoint.Code == 0, fromCheckpoint.Err);
         Assert.Contains("FCD", fromCheckpoint.Out);
-        Assert.Contains("real MNIST train (N = 10)", fromCheckpoint.Out);
+        Assert.Contains("real train images (N = 10)", fromCheckpoint.Out);
         Assert.Contains("run, w = 0.5", fromCheckpoint.Out); // the default recipe is conditional: classes in turn, a short run's guidance
         Assert.Contains("\"fcd\"", File.ReadAllText(json));
 
@@ -220,10 +227,10 @@ public class CliTests
     }
 
     [Fact]
-    public void Train_on_a_folder_of_images_stores_its_class_names_and_refuses_colour_with_a_clear_message()
+    public void Train_on_a_folder_of_images_stores_its_class_names_and_grayscale_folders_train_in_one_channel()
     {
         var dir = TestSupport.TempDir();
-        var images = Path.Combine(dir, "shapes");
+        var images = Path.Combine(dir, "marks");
         for (int i = 0; i < 8; i++)
         {
             int k = i;
@@ -233,18 +240,69 @@ public class CliTests
         var run = Path.Combine(dir, "run");
         var train = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--batch-size", "4", "--preview-every", "0", "--out", run);
         Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("fewer than 10 images: bar (4), dot (4)", train.Out);
         var config = Ddpm.Training.Checkpoint.ReadConfig(Ddpm.Training.Checkpoint.Resolve(run));
         Assert.Equal(["bar", "dot"], config.Data.ClassNames!);
         Assert.Equal((8, 1, 2), (config.Model.ImageSize, config.Model.ImageChannels, config.Model.NumClasses));
-        var sample = Run("sample", "--checkpoint", run, "--n", "4", "--steps", "2", "--out", Path.Combine(dir, "grid.png"));
+        var sample = Run("sample", "--checkpoint", run, "--n", "4", "--steps", "2", "--class", "DOT", "--out", Path.Combine(dir, "grid.png"));
         Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("4 images of class 1 (dot)", sample.Out);
+        var unknown = Run("sample", "--checkpoint", run, "--n", "4", "--steps", "2", "--class", "cat", "--out", Path.Combine(dir, "grid.png"));
+        AssertOneLineError(unknown.Err, "class 'cat' is not one of this model's classes (0 = bar, 1 = dot)");
+        var few = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--preview-every", "0", "--out", Path.Combine(dir, "run2"));
+        Assert.True(few.Code == 0, few.Err);
+        Assert.Contains("8 image(s) is fewer than --batch-size 64: every step trains on all of them", few.Out);
+    }
 
-        ImageFolderTests.Write(Path.Combine(images, "bar", "red.png"), 8, 8, (_, _) => new Rgb24(255, 0, 0));
-        var colour = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--out", Path.Combine(dir, "run2"));
-        Assert.Equal(ExitCodes.Failure, colour.Code);
-        AssertOneLineError(colour.Err, "colour models are not supported yet");
-        var gray = Run("train", "--data", images, "--channels", "1", "--model", "tiny", "--epochs", "1", "--batch-size", "4", "--preview-every", "0", "--out", Path.Combine(dir, "run3"));
-        Assert.True(gray.Code == 0, gray.Err);
+    [Fact]
+    public void Colour_folder_trains_resumes_samples_inpaints_and_evaluates_with_its_own_classifier()
+    {
+        var dir = TestSupport.TempDir();
+        var images = Path.Combine(dir, "shapes");
+        var made = Run("shapes", "--out", images, "--n", "60", "--size", "8");
+        Assert.True(made.Code == 0, made.Err);
+        Assert.Contains("Wrote 60 8x8 PNGs", made.Out);
+        var run = Path.Combine(dir, "run");
+        var train = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--batch-size", "16", "--timesteps", "20", "--preview-every", "1", "--out", run);
+        Assert.True(train.Code == 0, train.Err);
+        var config = Ddpm.Training.Checkpoint.ReadConfig(Ddpm.Training.Checkpoint.Resolve(run));
+        Assert.Equal((8, 3, 3), (config.Model.ImageSize, config.Model.ImageChannels, config.Model.NumClasses));
+        Assert.Equal(["circle", "square", "triangle"], config.Data.ClassNames!);
+        Assert.Equal(24, Image.Identify(Path.Combine(run, "previews", "epoch-0001.png")).PixelType.BitsPerPixel);
+        var resume = Run("train", "--resume", run, "--epochs", "2");
+        Assert.True(resume.Code == 0, resume.Err);
+        Assert.Equal(8, Ddpm.Training.Checkpoint.ReadProgress(Ddpm.Training.Checkpoint.Resolve(run)).GlobalStep);
+
+        var grid = Path.Combine(dir, "grid.png");
+        var sample = Run("sample", "--checkpoint", run, "--n", "4", "--class", "triangle", "--steps", "3", "--out", grid, "--npz", Path.Combine(dir, "s.npz"),
+            "--gif", Path.Combine(dir, "s.gif"), "--trajectory", Path.Combine(dir, "strip.png"));
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("arr_0: 4x8x8x3 uint8", sample.Out);
+        Assert.Equal(24, Image.Identify(grid).PixelType.BitsPerPixel);
+        Assert.Equal(new long[] { 4, 3, 8, 8 }, Ddpm.Imaging.NpzReader.Load(Path.Combine(dir, "s.npz")).shape);
+
+        var demo = Run("noise-demo", "--data", images, "--rows", "2", "--t", "0,10,20", "--timesteps", "20", "--out", Path.Combine(dir, "demo.png"));
+        Assert.True(demo.Code == 0, demo.Err);
+        Assert.Equal(24, Image.Identify(Path.Combine(dir, "demo.png")).PixelType.BitsPerPixel);
+        var inpaint = Run("inpaint", "--checkpoint", run, "--image", Path.Combine(images, "circle", "00000.png"), "--mask-rect", "0,0,4,8", "--n", "2", "--steps", "10",
+            "--jump-length", "2", "--resample", "2", "--out", Path.Combine(dir, "inpaint.png"));
+        Assert.True(inpaint.Code == 0, inpaint.Err);
+
+        var classifier = Path.Combine(dir, "shapes-cnn.bin");
+        var trained = Run("eval", "train-classifier", "--data", images, "--epochs", "1", "--out", classifier);
+        Assert.True(trained.Code == 0, trained.Err);
+        Assert.Contains("on 6 held-out images (3 classes, 8x8 RGB)", trained.Out);
+        var eval = Run("eval", "--checkpoint", run, "--n", "6", "--classifier", classifier, "--steps", "3");
+        Assert.True(eval.Code == 0, eval.Err);
+        Assert.Contains("real train images (N = 6)", eval.Out);
+        var mnistEvaluator = Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin");
+        var wrong = Run("eval", "--checkpoint", run, "--n", "6", "--classifier", mnistEvaluator);
+        AssertOneLineError(wrong.Err, "the model makes 8x8 RGB images, the evaluator takes 28x28 grayscale");
+
+        var loose = Path.Combine(dir, "loose");
+        ImageFolderTests.Write(Path.Combine(loose, "a.png"), 8, 8, (_, _) => new Rgb24(9, 9, 200));
+        var unlabelled = Run("eval", "train-classifier", "--data", loose);
+        AssertOneLineError(unlabelled.Err, "need labelled images (class folders or IDX label files)");
     }
 
     [Fact]

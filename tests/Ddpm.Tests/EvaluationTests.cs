@@ -84,7 +84,7 @@ public class EvaluationTests
     public void Bundled_classifier_classifies_the_mnist_test_set_at_99_percent()
     {
         // The last 3,000 test images (the harder half of MNIST's test set): the full pass is in mnist-cnn.json.
-        using var classifier = MnistClassifier.Load(ClassifierPath);
+        using var classifier = FeatureClassifier.Load(ClassifierPath);
         using var all = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Test);
         using var slice = ImageDataset.FromTensors(all.Images.narrow(0, 7000, 3000), all.Labels.narrow(0, 7000, 3000), "test[7000..]");
         Assert.True(ClassifierTraining.Accuracy(classifier, slice) >= 0.99);
@@ -93,7 +93,7 @@ public class EvaluationTests
     [Fact]
     public void Precision_and_recall_compare_against_a_fixed_random_subset_of_the_test_set()
     {
-        using var classifier = MnistClassifier.Load(ClassifierPath);
+        using var classifier = FeatureClassifier.Load(ClassifierPath);
         using var test = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Test);
         using var a = new SampleEvaluator(classifier, test);
         using var b = new SampleEvaluator(classifier, test);
@@ -110,7 +110,7 @@ public class EvaluationTests
     [Fact]
     public void Real_images_score_far_below_noise_blurred_and_shifted_copies()
     {
-        using var classifier = MnistClassifier.Load(ClassifierPath);
+        using var classifier = FeatureClassifier.Load(ClassifierPath);
         using var test = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Test, 3000);
         using var train = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Train, 500);
         using var evaluator = new SampleEvaluator(classifier, test);
@@ -138,8 +138,8 @@ public class EvaluationTests
         byte[] Npy(string dict, int dataBytes) => [.. NpzWriterHeader(dict), .. new byte[dataBytes]];
         Assert.Contains("dtype '<f4', expected uint8",
             Assert.Throws<DdpmException>(() => NpzReader.Parse(Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 28, 28, 1), }", 2 * 784 * 4), "x.npz")).Message);
-        Assert.Contains("shape (2, 32, 32, 3), expected (N, 28, 28, 1)",
-            Assert.Throws<DdpmException>(() => NpzReader.Parse(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 32, 32, 3), }", 2 * 32 * 32 * 3), "x.npz")).Message);
+        Assert.Contains("shape (2, 32, 32, 2), expected (N, H, W, C) with C = 1 or 3",
+            Assert.Throws<DdpmException>(() => NpzReader.Parse(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 32, 32, 2), }", 2 * 32 * 32 * 2), "x.npz")).Message);
         Assert.Contains("declares 1568 bytes but holds 10",
             Assert.Throws<DdpmException>(() => NpzReader.Parse(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 28, 28, 1), }", 10), "x.npz")).Message);
         File.WriteAllText(Path.Combine(dir, "not.npz"), "hello");

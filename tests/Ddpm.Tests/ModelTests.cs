@@ -80,3 +80,35 @@ public class ModelTests
         // Three times: the libtorch bug was intermittent.
         GradientCheck.AgainstFloat64(preset, Precision.Fp32, tolerance: 1e-3, repeats: 3, seed: 11, architecture);
 }
+
+/// <summary>Image sizes other than 28: the presets' levels adapt so the bottleneck stays near 8×8.</summary>
+public class ImageSizeTests
+{
+    public ImageSizeTests() => TestSupport.Init();
+
+    [Theory]
+    [InlineData(28, 3, 7)]
+    [InlineData(32, 3, 8)]
+    [InlineData(64, 4, 8)]
+    [InlineData(16, 3, 4)]
+    [InlineData(30, 2, 15)]
+    public void Levels_follow_the_image_size(int size, int levels, int bottleneck)
+    {
+        var config = Ddpm.Model.UNetConfig.FromPreset("tiny", size, 3);
+        Assert.Equal(levels, config.ChannelMultipliers.Length);
+        Assert.Equal(bottleneck, size >> (levels - 1));
+        config.Validate();
+    }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void A_colour_u_net_at_32_and_64_pixels_maps_images_to_images_of_the_same_shape(int size)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var model = new Ddpm.Model.UNet(Ddpm.Model.UNetConfig.FromPreset("tiny", size, 3));
+        var x = TorchSharp.torch.randn(2, 3, size, size);
+        var y = model.forward(x, TorchSharp.torch.tensor(new long[] { 1, 500 }));
+        Assert.Equal(new long[] { 2, 3, size, size }, y.shape);
+    }
+}

@@ -120,7 +120,7 @@ public class TrainingTests
         {
             Steps.Add(status.GlobalStep);
             if (status.GlobalStep != step) return;
-            foreach (var file in Directory.EnumerateFiles(runDir, "*", SearchOption.AllDirectories))
+            foreach (var file in Directory.EnumerateFiles(runDir, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith(RunLock.LockFile, StringComparison.Ordinal)))
             {
                 var target = Path.Combine(copy, Path.GetRelativePath(runDir, file));
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -288,7 +288,7 @@ public class TrainingTests
         var run = TestSupport.TempDir();
         using var data = Mnist(128);
         using var test = ImageDataset.Load(TestSupport.MnistDir, DatasetSplit.Test, 200);
-        using var classifier = Evaluation.MnistClassifier.Load(Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin"));
+        using var classifier = Evaluation.FeatureClassifier.Load(Path.Combine(TestSupport.RepoRoot, "data", "evaluator", "mnist-cnn.bin"));
         using var evaluator = new Evaluation.SampleEvaluator(classifier, test);
         using var trainer = Trainer.Create(run, TinyConfig(timesteps: 5), data);
         trainer.Run(new TrainerOptions { Epochs = 2, PreviewEvery = 0, EvalEvery = 1, Evaluation = new Evaluation.TrainingEvaluation(evaluator, 10) });

@@ -9,9 +9,9 @@ internal static class CommonOptions
 {
     public static Option<long> Seed() => new("--seed") { Description = "Random seed; the same seed gives the same result on the same machine", DefaultValueFactory = _ => 0 };
 
-    public static Option<string> Data() => new("--data")
+    public static Option<string> Data(string? description = null) => new("--data")
     {
-        Description = "Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST's IDX format); train also takes a folder of image files (class subfolders become labels)",
+        Description = description ?? "Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST's IDX format, also Fashion-MNIST), or a folder of image files (class subfolders become labels)",
         DefaultValueFactory = _ => "data/mnist",
     };
 
@@ -21,9 +21,15 @@ internal static class CommonOptions
         Description = $"{description} (default: {Sampling.Generation.ShortRunGuidance} for a checkpoint of fewer than {Sampling.Generation.ShortRunSteps:N0} training steps, else {Sampling.Generation.DefaultGuidance})",
     }, w => w is < 0 || (w is { } v && !double.IsFinite(v)) ? $"--guidance must be >= 0, got {w}" : null);
 
+    public static Option<int?> ImageSize() => Check(new Option<int?>("--image-size") { Description = "Image folders: resize (shorter side) and centre-crop every image to S x S (default: the images' own size, when they all share one square size)" },
+        v => v is < 4 ? $"--image-size must be >= 4, got {v}" : null);
+
+    public static Option<int?> Channels() => Check(new Option<int?>("--channels") { Description = "Image folders: 1 (grayscale) or 3 (colour) (default: 1 when every image is grayscale, else 3)" },
+        v => v is not (null or 1 or 3) ? $"--channels must be 1 or 3, got {v}" : null);
+
     public static Option<int> Threads() => Positive(new Option<int>("--threads")
     {
-        Description = "Intra-op CPU threads (default: libtorch's choice)",
+        Description = "Intra-op CPU threads (0 = libtorch's choice, one per core: the default)",
         DefaultValueFactory = _ => 0,
     }, allowZero: true);
 

@@ -13,19 +13,19 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Cli.Commands;
 
-/// <summary><c>ddpm eval</c>: sample quality in the feature space of an MNIST classifier (FCD, precision/recall, class balance).</summary>
+/// <summary><c>ddpm eval</c>: sample quality in the feature space of a classifier of the dataset (FCD, precision/recall, class balance).</summary>
 internal static class EvalCommand
 {
-    public const string DefaultClassifier = "data/evaluator/mnist-cnn.bin";
+    internal const string ClassifierDescription = "Evaluator weights (default: data/evaluator/NAME-cnn.bin for the data folder NAME; the one for data/mnist is committed)";
 
     private static readonly Option<string?> CheckpointPath = new("--checkpoint") { Description = "Run or checkpoint folder to sample from" };
-    private static readonly Option<string?> Samples = new("--samples") { Description = "Evaluate existing samples instead: an .npz (arr_0, N×28×28×1 uint8) or a PNG grid written by ddpm sample" };
+    private static readonly Option<string?> Samples = new("--samples") { Description = "Evaluate existing samples instead: an .npz (arr_0, N×H×W×C uint8) or a PNG grid written by ddpm sample" };
     private static readonly Option<int> Count = CommonOptions.Range(new Option<int>("--n") { Description = "Samples to draw with --checkpoint (FCD depends on N)", DefaultValueFactory = _ => 1000 }, 5, 100_000);
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly CommonOptions.SamplerSet Sampler = new();
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images denoised at once", DefaultValueFactory = _ => 100 });
-    private static readonly Option<string> DataDir = CommonOptions.Data();
-    private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
+    private static readonly Option<string> DataDir = CommonOptions.Data("Labelled data whose test images are the reference (default: the checkpoint's training data; with --samples, data/mnist)");
+    private static readonly Option<string?> Classifier = new("--classifier") { Description = ClassifierDescription };
     private static readonly Option<string?> Json = new("--json") { Description = "Also write the results as JSON to this file" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<string?> Guidance = CommonOptions.Check(new Option<string?>("--guidance") { Description = $"Conditional checkpoints: comma-separated guidance scales w, one row each (default: {Generation.ShortRunGuidance} for a checkpoint of fewer than {Generation.ShortRunSteps:N0} steps, else {Generation.DefaultGuidance})" },
@@ -35,7 +35,7 @@ internal static class EvalCommand
 
     public static Command Create()
     {
-        var command = new Command("eval", "Score samples against the MNIST test set: FCD, precision, recall, confidence, class balance, beside the real-data floor");
+        var command = new Command("eval", "Score samples against a labelled test set (MNIST by default): FCD, precision, recall, confidence, class balance, beside the real-data floor");
         foreach (var o in new Option[] { CheckpointPath, Samples, Count, Seed, BatchSize, DataDir, Classifier, Json, Threads, Guidance, Digits }.Concat(Sampler.All))
             command.Add(o);
         command.Add(TrainClassifierCommand.Create());
@@ -55,40 +55,42 @@ internal static class EvalCommand
         if (parse.GetValue(Json) is { } jsonPath) OutputPath.EnsureWritable(jsonPath);
 
         // Check every input before the slow parts (sampling, embedding the test set).
-        using var classifier = MnistClassifier.Load(parse.GetValue(Classifier)!);
-        var dataDir = parse.GetValue(DataDir)!;
-        using var test = ImageDataset.Load(dataDir, DatasetSplit.Test);
-        using var train = ImageDataset.Load(dataDir, DatasetSplit.Train);
+        var dir = checkpoint is null ? null : Checkpoint.Resolve(checkpoint);
+        var config = dir is null ? null : Checkpoint.ReadConfig(dir);
+        var dataDir = config is not null && parse.GetResult(DataDir) is not { Implicit: false } ? config.Data.Path : parse.GetValue(DataDir)!;
+        using var classifier = FeatureClassifier.Load(parse.GetValue(Classifier) ?? FeatureClassifier.DefaultPath(dataDir));
+        var info = classifier.Info;
+        if (config is not null) SampleEvaluator.CheckModel(info, config.Model, dir!);
+        var (train, test, _) = DataSources.LoadLabelledSplits(dataDir, info.ImageSize, info.Channels);
+        using var trainSet = train;
+        using var testSet = test;
         using var scope = NewDisposeScope();
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var evaluator = new SampleEvaluator(classifier, test);
+        using var evaluator = new SampleEvaluator(classifier, testSet);
         var reports = new List<QualityReport>();
         if (samples is not null)
         {
             if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
                 throw new UsageException("--guidance and --digits apply to --checkpoint");
-            var images = samples.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? NpzReader.Load(samples) : GridReader.Load(samples);
+            var images = samples.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? NpzReader.Load(samples) : GridReader.Load(samples, info.ImageSize, channels: info.Channels);
+            SampleEvaluator.CheckInput(info, images, samples);
             reports.Add(evaluator.Evaluate(Path.GetFileName(samples), images));
         }
         else
         {
-            var dir = Checkpoint.Resolve(checkpoint!);
-            var config = Checkpoint.ReadConfig(dir);
-            if (config.Model.ImageSize != 28 || config.Model.ImageChannels != 1)
-                throw new DdpmException($"{dir}: the MNIST evaluator needs a 28x28 grayscale model, this one makes {config.Model.ImageSize}x{config.Model.ImageSize}");
-            var sampler = Sampler.Create(parse, dir, config);
-            using var model = Sampler.LoadModel(parse, dir);
+            var sampler = Sampler.Create(parse, dir!, config!);
+            using var model = Sampler.LoadModel(parse, dir!);
             int n = parse.GetValue(Count);
-            var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir)));
+            var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir!)));
             Tensor? labels = null;
             double[] scales = [0];
-            if (config.Model.IsConditional)
+            if (config!.Model.IsConditional)
             {
                 int[] classes = Enumerable.Range(0, config.Model.NumClasses).ToArray();
                 if (parse.GetValue(Digits) is { } spec) ClassList.TryParse(spec, out classes);
                 labels = Generation.Cycling(ClassList.Check(classes, config.Model, "--digits"), n);
-                scales = [Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir).GlobalStep)];
+                scales = [Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir!).GlobalStep)];
                 if (parse.GetValue(Guidance) is { } text) TryParseScales(text, out scales);
             }
             else if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
@@ -102,9 +104,9 @@ internal static class EvalCommand
             }
         }
         double sampleSeconds = clock.Elapsed.TotalSeconds;
-        var floor = evaluator.Reference(train, reports[0].N);
+        var floor = evaluator.Reference(trainSet, reports[0].N);
         Print(output, [.. reports, floor]);
-        if (reports.Any(r => r.AccuracyPerClass is not null)) PrintAccuracy(output, reports);
+        if (reports.Any(r => r.AccuracyPerClass is not null)) PrintAccuracy(output, reports, classifier.Classes);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FCD depends on N; compare at equal N. Ratio to the real-data floor: {string.Join(", ", reports.Select(r => (r.Fcd / Math.Max(floor.Fcd, 1e-12)).ToString("F2", CultureInfo.InvariantCulture) + "x"))}. Time: {sampleSeconds:F0} s to get and score samples, {clock.Elapsed.TotalSeconds - sampleSeconds:F0} s for the floor."));
         if (parse.GetValue(Json) is { } json)
@@ -119,8 +121,8 @@ internal static class EvalCommand
     private static Command CreateReferences()
     {
         var n = CommonOptions.Range(new Option<int>("--n") { Description = "Images per row", DefaultValueFactory = _ => 1000 }, 5, 60_000);
-        var data = CommonOptions.Data();
-        var classifier = new Option<string>("--classifier") { Description = "Evaluator weights", DefaultValueFactory = _ => DefaultClassifier };
+        var data = CommonOptions.Data("Labelled data: its test images are the reference, its training images the rows");
+        var classifier = new Option<string?>("--classifier") { Description = ClassifierDescription };
         var command = new Command("references", "Score real images and degraded copies (blurred, shifted, noise): what the metrics mean at this N");
         command.Add(n);
         command.Add(data);
@@ -128,9 +130,11 @@ internal static class EvalCommand
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            using var model = MnistClassifier.Load(parse.GetValue(classifier)!);
-            using var test = ImageDataset.Load(parse.GetValue(data)!, DatasetSplit.Test);
-            using var train = ImageDataset.Load(parse.GetValue(data)!, DatasetSplit.Train);
+            var dataDir = parse.GetValue(data)!;
+            using var model = FeatureClassifier.Load(parse.GetValue(classifier) ?? FeatureClassifier.DefaultPath(dataDir));
+            var (trainSet, testSet, _) = DataSources.LoadLabelledSplits(dataDir, model.Info.ImageSize, model.Info.Channels);
+            using var train = trainSet;
+            using var test = testSet;
             using var evaluator = new SampleEvaluator(model, test);
             Print(output, evaluator.ReferenceTable(train, parse.GetValue(n)));
             return ExitCodes.Success;
@@ -141,7 +145,7 @@ internal static class EvalCommand
     private static void Print(TextWriter output, IReadOnlyList<QualityReport> rows)
     {
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var h in new[] { "images", "N", "FCD ↓", "precision", "recall", "mean p(top)", "p > 0.9", "class entropy", "digits 0-9" })
+        foreach (var h in new[] { "images", "N", "FCD ↓", "precision", "recall", "mean p(top)", "p > 0.9", "class entropy", "classified as 0, 1, ..." })
             table.AddColumn(h);
         foreach (var r in rows)
             table.AddRow(Markup.Escape(r.Name), r.N.ToString(CultureInfo.InvariantCulture), F(r.Fcd, "F3"), F(r.Precision, "F3"), F(r.Recall, "F3"),
@@ -149,13 +153,13 @@ internal static class EvalCommand
         TableOutput.Write(output, table);
     }
 
-    private static void PrintAccuracy(TextWriter output, IReadOnlyList<QualityReport> rows)
+    private static void PrintAccuracy(TextWriter output, IReadOnlyList<QualityReport> rows, int classes)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumn("samples").AddColumn("accuracy");
-        for (int c = 0; c < MnistClassifier.Classes; c++) table.AddColumn(c.ToString(CultureInfo.InvariantCulture));
+        for (int c = 0; c < classes; c++) table.AddColumn(c.ToString(CultureInfo.InvariantCulture));
         foreach (var r in rows.Where(r => r.AccuracyPerClass is not null))
             table.AddRow([Markup.Escape(r.Name), F(r.ConditionalAccuracy!.Value, "P1"), .. r.AccuracyPerClass!.Select(a => double.IsNaN(a) ? "-" : F(a, "F2"))]);
-        output.WriteLine("Classifier accuracy on the requested class (how often a \"7\" is classified as 7):");
+        output.WriteLine("Classifier accuracy on the requested class (how often a \"7\" is classified as 7; columns are labels):");
         TableOutput.Write(output, table);
     }
 
@@ -173,34 +177,37 @@ internal static class EvalCommand
     private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
 }
 
-/// <summary><c>ddpm eval train-classifier</c>: trains the evaluator CNN on MNIST and reports test accuracy.</summary>
+/// <summary><c>ddpm eval train-classifier</c>: trains the evaluator CNN on a labelled dataset and reports its held-out accuracy.</summary>
 internal static class TrainClassifierCommand
 {
-    private static readonly Option<string> DataDir = CommonOptions.Data();
+    private static readonly Option<string> DataDir = CommonOptions.Data("Labelled data: IDX files (their test split is held out) or class folders of images (10 % held out)");
     private static readonly Option<int> Epochs = CommonOptions.Positive(new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 6 });
-    private static readonly Option<string> Out = new("--out") { Description = "Weights file to write (a .json report goes beside it)", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
+    private static readonly Option<string?> Out = new("--out") { Description = "Weights file to write, with a .json report beside it (default: data/evaluator/NAME-cnn.bin for the data folder NAME, where ddpm eval looks)" };
+    private static readonly Option<int?> ImageSize = CommonOptions.ImageSize();
+    private static readonly Option<int?> Channels = CommonOptions.Channels();
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<int> Threads = CommonOptions.Threads();
 
     public static Command Create()
     {
-        var command = new Command("train-classifier", "Train the MNIST classifier whose features ddpm eval uses (the committed one was made with the defaults)");
-        foreach (var o in new Option[] { DataDir, Epochs, Out, Seed, Threads })
+        var command = new Command("train-classifier", "Train the classifier whose features ddpm eval uses, on any labelled dataset (the committed MNIST one was made with the defaults)");
+        foreach (var o in new Option[] { DataDir, Epochs, Out, ImageSize, Channels, Seed, Threads })
             command.Add(o);
         command.SetAction(parse =>
         {
             CommonOptions.ApplyThreads(parse.GetValue(Threads));
             var output = parse.InvocationConfiguration.Output;
-            var outPath = parse.GetValue(Out)!;
+            var dataDir = parse.GetValue(DataDir)!;
+            var outPath = parse.GetValue(Out) ?? FeatureClassifier.DefaultPath(dataDir);
             OutputPath.EnsureWritable(outPath);
-            using var train = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Train);
-            using var test = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Test);
+            var (trainSet, testSet, classNames) = DataSources.LoadLabelledSplits(dataDir, parse.GetValue(ImageSize), parse.GetValue(Channels));
+            using var train = trainSet;
+            using var test = testSet;
             var report = ClassifierTraining.Train(train, test, outPath, parse.GetValue(Epochs), parse.GetValue(Seed),
-                new SyncProgress<(int Epoch, int Step, int Steps, double Loss)>(p => { if (p.Step == p.Steps || p.Step % 200 == 1) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4}")); }));
-            var reportPath = Path.ChangeExtension(outPath, ".json");
-            File.WriteAllText(reportPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+                new SyncProgress<(int Epoch, int Step, int Steps, double Loss)>(p => { if (p.Step == p.Steps || p.Step % 200 == 1) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch} step {p.Step}/{p.Steps} loss {p.Loss:F4}")); }),
+                classNames.Count > 0 ? classNames : null);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Test accuracy {report.TestAccuracy:P2} on {test.Count} MNIST test images after {report.Epochs} epochs ({report.Seconds:F0} s); wrote {outPath} and {reportPath}"));
+                $"Test accuracy {report.TestAccuracy:P2} on {test.Count} held-out images ({report.Classes} classes, {report.DescribeInput()}) after {report.Epochs} epochs ({report.Seconds:F0} s); wrote {outPath} and {FeatureClassifier.ReportPath(outPath)}"));
             return ExitCodes.Success;
         });
         return command;

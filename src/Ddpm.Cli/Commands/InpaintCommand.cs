@@ -62,14 +62,13 @@ internal static class InpaintCommand
         using var model = Checkpoint.LoadModel(dir);
         model.Precision = PrecisionNames.Auto(); // the fast one on this CPU (weights are fp32 either way)
         int size = config.Model.ImageSize;
-        if (config.Model.ImageChannels != 1) throw new DdpmException($"{dir}: inpaint supports grayscale models only");
 
         using var scope = NewDisposeScope();
         Tensor image;
         string source;
         if (imagePath is not null)
         {
-            (image, var notes) = InputImage.Load(imagePath, size);
+            (image, var notes) = InputImage.Load(imagePath, size, config.Model.ImageChannels);
             foreach (var note in notes) output.WriteLine($"Note: {imagePath}: {note}");
             source = imagePath;
         }
@@ -78,7 +77,8 @@ internal static class InpaintCommand
             using var test = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Test);
             int k = testIndex!.Value;
             if (k < 0 || k >= test.Count) throw new UsageException($"--from-test must be in 0..{test.Count - 1}, got {k}");
-            if (test.Height != size) throw new DdpmException($"test images are {test.Height}x{test.Width} but the model expects {size}x{size}");
+            if (test.Height != size || test.Channels != config.Model.ImageChannels)
+                throw new DdpmException($"test images are {test.Channels}x{test.Height}x{test.Width} but the model expects {config.Model.ImageChannels}x{size}x{size}");
             image = test.Images.narrow(0, k, 1).clone();
             source = $"MNIST test digit {k} (label {test.Labels[k].item<long>()})";
         }

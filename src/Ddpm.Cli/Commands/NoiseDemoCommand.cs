@@ -21,11 +21,13 @@ internal static class NoiseDemoCommand
     private static readonly Option<string> Out = new("--out") { Description = "PNG to write", DefaultValueFactory = _ => "noise-demo.png" };
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 2 });
+    private static readonly Option<int?> ImageSize = CommonOptions.ImageSize();
+    private static readonly Option<int?> Channels = CommonOptions.Channels();
 
     public static Command Create()
     {
         var command = new Command("noise-demo", "Show the forward process: rows are digits, columns are x_t at the given t; --schedule all and --noise all stack one block per schedule and noise type");
-        foreach (var o in new Option[] { Steps, Schedule, Noise, Timesteps, DataDir, Rows, Out, Seed, Scale })
+        foreach (var o in new Option[] { Steps, Schedule, Noise, Timesteps, DataDir, Rows, Out, Seed, Scale, ImageSize, Channels })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -63,15 +65,14 @@ internal static class NoiseDemoCommand
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 
-        using var data = DataSources.Load(parse.GetValue(DataDir)!, DatasetSplit.Train, parse.GetValue(Rows)).Data;
-        if (data.Channels != 1) throw new DdpmException($"{parse.GetValue(DataDir)}: holds colour images; the figure is grayscale for now (the image-folder issue is open)");
+        using var data = DataSources.Load(parse.GetValue(DataDir)!, DatasetSplit.Train, parse.GetValue(Rows), parse.GetValue(ImageSize), parse.GetValue(Channels)).Data;
         using var scope = NewDisposeScope();
         var processes = configs.Select(NoiseProcesses.Create).ToList();
         var tiles = NoiseDemo.Build(data.Images, processes, ts, parse.GetValue(Seed));
         foreach (var p in processes) (p as IDisposable)?.Dispose();
         LabelledGrid.Save(tiles, outPath, ts.Length, ts.Select(t => $"t={t}").ToArray(),
             configs.Select(c => (NoiseDemo.Label(c), data.Count)).ToArray(), parse.GetValue(Scale));
-        output.WriteLine($"Wrote {outPath}: {data.Count} digit(s) x t = {string.Join(",", ts)}; blocks (top to bottom): {string.Join("; ", configs.Select(c => c.Describe()))}");
+        output.WriteLine($"Wrote {outPath}: {data.Count} image(s) x t = {string.Join(",", ts)}; blocks (top to bottom): {string.Join("; ", configs.Select(c => c.Describe()))}");
         return ExitCodes.Success;
     }
 }

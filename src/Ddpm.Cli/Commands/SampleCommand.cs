@@ -23,7 +23,8 @@ internal static class SampleCommand
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 2 });
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images denoised at once", DefaultValueFactory = _ => 64 });
     private static readonly Option<int> Threads = CommonOptions.Threads();
-    private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: generate this class only" };
+    private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: generate this class (label number) only" };
+    private static readonly Option<string?> ClassName = new("--class") { Description = "Conditional checkpoints: generate this class only, by name (a class folder's name, a Fashion-MNIST class) or number" };
     private static readonly Option<string?> Digits = CommonOptions.Check(new Option<string?>("--digits") { Description = "Conditional checkpoints: one grid row per class, --n images each (e.g. 0-9 or 1,4,7)" },
         text => text is null || ClassList.TryParse(text, out _) ? null : $"--digits must be a range like 0-9 or a comma-separated list, got '{text}'");
     private static readonly Option<double?> Guidance = CommonOptions.Guidance("Conditional checkpoints: classifier-free guidance scale w, ε̃ = (1 + w) ε(x,t,c) − w ε(x,t,∅); without --digit or --digits the classes are drawn in turn");
@@ -36,7 +37,7 @@ internal static class SampleCommand
     public static Command Create()
     {
         var command = new Command("sample", "Generate images with the reverse process (Algorithm 2) from a checkpoint");
-        foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Npz, Columns, Scale, BatchSize, Threads, Digit, Digits, Guidance, Gif, GifEvery, Trajectory, TrajectoryT }.Concat(Sampler.All))
+        foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Npz, Columns, Scale, BatchSize, Threads, Digit, ClassName, Digits, Guidance, Gif, GifEvery, Trajectory, TrajectoryT }.Concat(Sampler.All))
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -52,7 +53,8 @@ internal static class SampleCommand
         var gifPath = parse.GetValue(Gif);
         var stripPath = parse.GetValue(Trajectory);
         foreach (var path in new[] { outPath, npzPath, gifPath, stripPath }.OfType<string>()) OutputPath.EnsureWritable(path);
-        if (parse.GetValue(Digit) is not null && parse.GetValue(Digits) is not null) throw new UsageException("give at most one of --digit and --digits");
+        if (new object?[] { parse.GetValue(Digit), parse.GetValue(ClassName), parse.GetValue(Digits) }.Count(v => v is not null) > 1)
+            throw new UsageException("give at most one of --digit, --class and --digits");
         if (parse.GetResult(GifEvery) is { Implicit: false } && gifPath is null) throw new UsageException("--gif-every needs --gif");
         if (parse.GetValue(TrajectoryT) is not null && stripPath is null) throw new UsageException("--trajectory-t needs --trajectory");
 
@@ -66,11 +68,17 @@ internal static class SampleCommand
         using var scope = NewDisposeScope();
         Tensor? labels = null;
         string what = $"{n} images";
-        if (parse.GetValue(Digit) is int digit)
+        int? single = parse.GetValue(Digit);
+        if (parse.GetValue(ClassName) is { } name)
         {
-            var classes = ClassList.Check([digit], model.Config, "--digit");
+            ClassList.Check([], model.Config, "--class"); // throws for an unconditional checkpoint
+            single = config.Data.ClassIndex(name, model.Config.NumClasses);
+        }
+        if (single is int label)
+        {
+            var classes = ClassList.Check([label], model.Config, parse.GetValue(ClassName) is null ? "--digit" : "--class");
             labels = Generation.Cycling(classes, n);
-            what = $"{n} images of class {digit}, guidance w = {guidance}";
+            what = $"{n} images of class {label}{(config.Data.ClassNames is { } names && label < names.Length ? $" ({names[label]})" : "")}, guidance w = {guidance}";
         }
         else if (parse.GetValue(Digits) is { } spec)
         {

@@ -34,10 +34,8 @@ internal static class TrainCommand
         c => c is { } v && (v < 4 || v % 4 != 0) ? $"--base-channels must be a positive multiple of 4, got {v}" : null);
     private static readonly Option<int?> BlocksPerLevel = CommonOptions.Check(new Option<int?>("--blocks-per-level") { Description = "Residual blocks per U-Net level (default: the --model preset's; small = 1)" },
         b => b is < 1 ? $"--blocks-per-level must be >= 1, got {b}" : null);
-    private static readonly Option<int?> ImageSize = CommonOptions.Check(new Option<int?>("--image-size") { Description = "Image folders: resize (shorter side) and centre-crop every image to S x S (default: the images' own size, when they all share one square size)" },
-        v => v is < 4 ? $"--image-size must be >= 4, got {v}" : null);
-    private static readonly Option<int?> Channels = CommonOptions.Check(new Option<int?>("--channels") { Description = "Image folders: 1 (grayscale) or 3 (colour) (default: 1 when every image is grayscale, else 3)" },
-        v => v is not (null or 1 or 3) ? $"--channels must be 1 or 3, got {v}" : null);
+    private static readonly Option<int?> ImageSize = CommonOptions.ImageSize();
+    private static readonly Option<int?> Channels = CommonOptions.Channels();
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default: runs/<date>-<time>)" };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run or checkpoint folder where it stopped" };
@@ -46,7 +44,7 @@ internal static class TrainCommand
     private static readonly Option<double> CheckpointMinutes = CommonOptions.Positive(new Option<double>("--checkpoint-minutes") { Description = "Also checkpoint in mid-epoch after this many minutes of training since the last checkpoint (0 = at epoch ends only)", DefaultValueFactory = _ => TrainerOptions.DefaultCheckpointEvery.TotalMinutes }, allowZero: true);
     private static readonly Option<int> EvalEvery = CommonOptions.Positive(new Option<int>("--eval-every") { Description = "Score the EMA weights (FCD, precision, recall, ...) every K epochs into eval.csv and training.png (0 = off: it samples --eval-n images)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
-    private static readonly Option<string> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
+    private static readonly Option<string?> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every (default: data/evaluator/NAME-cnn.bin for a data folder NAME; data/mnist has one)" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every with the checkpoint's default sampler, at most T (0 = its default: dpm++2m 20, heun 18 levels, gamma and cold 50)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<bool?> Conditional = new("--conditional") { Description = "Class-conditional model on the dataset's labels, for --digit and --guidance at sampling time; --conditional false trains an unconditional one (default: the recipe's)" };
@@ -112,10 +110,10 @@ internal static class TrainCommand
             data = loaded.Data;
             if (loaded.Skipped.Count > 0)
                 output.WriteLine($"Skipped {loaded.Skipped.Count} unreadable file(s): {string.Join("; ", loaded.Skipped.Take(5).Select(f => $"{f.File} ({f.Reason})"))}{(loaded.Skipped.Count > 5 ? "; ..." : "")}");
-            if (data.Channels != 1)
-                throw new DdpmException($"{dataDir}: holds colour images; colour models are not supported yet (grids, GIFs and the evaluator are grayscale): train on them in grayscale with --channels 1");
-            bool labelled = DataSources.IsIdx(dataDir) || loaded.ClassNames.Count > 0;
-            if (!labelled && conditional)
+            foreach (var warning in loaded.Warnings) output.WriteLine($"Warning: {dataDir}: {warning}");
+            if (data.Count < parse.GetValue(BatchSize))
+                output.WriteLine($"Note: {data.Count} image(s) is fewer than --batch-size {parse.GetValue(BatchSize)}: every step trains on all of them");
+            if (!loaded.Labelled && conditional)
             {
                 if (parse.GetValue(Conditional) is true) throw new UsageException($"--conditional needs labels: {dataDir} has no class folders");
                 conditional = false; // the recipe's default, on data without labels
@@ -126,7 +124,7 @@ internal static class TrainCommand
                 Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, data.Channels)
                     .Resized(parse.GetValue(BaseChannels), parse.GetValue(BlocksPerLevel)), arch) with
                 {
-                    NumClasses = conditional ? (int)data.Labels.max().item<long>() + 1 : 0,
+                    NumClasses = conditional ? loaded.ClassCount() : 0,
                 },
                 Diffusion = new DiffusionConfig
                 {
@@ -169,14 +167,14 @@ internal static class TrainCommand
                              $"{config.Diffusion.Describe()}{config.Diffusion.DescribeObjective()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}, {config.Training.LrSchedule} learning rate; run folder {runDir}");
         }
 
+        using var ownedData = data;
+        using var ownedTrainer = trainer; // disposed (its run lock released) on every path from here
         int evalEvery = parse.GetValue(EvalEvery);
-        if (evalEvery > 0 && (trainer.Config.Model.ImageSize != 28 || trainer.Config.Model.ImageChannels != 1))
-            throw new UsageException("--eval-every needs 28x28 grayscale images: the evaluator is an MNIST classifier");
-        using var classifier = evalEvery > 0 ? MnistClassifier.Load(parse.GetValue(Classifier)!) : null;
-        using var testSet = evalEvery > 0 ? ImageDataset.Load(trainer.Config.Data.Path, DatasetSplit.Test) : null;
+        var dataConfig = trainer.Config.Data;
+        using var classifier = evalEvery > 0 ? FeatureClassifier.Load(parse.GetValue(Classifier) ?? FeatureClassifier.DefaultPath(dataConfig.Path)) : null;
+        if (classifier is not null) SampleEvaluator.CheckModel(classifier.Info, trainer.Config.Model, "--eval-every");
+        using var testSet = classifier is null ? null : TestSet(dataConfig);
         using var evaluator = classifier is not null ? new SampleEvaluator(classifier, testSet!) : null;
-        using (data)
-        using (trainer)
         using (var stop = new StopSignal())
         {
             var minutes = parse.GetValue(MaxMinutes);
@@ -199,6 +197,13 @@ internal static class TrainCommand
             });
             return result.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
         }
+    }
+
+    private static ImageDataset TestSet(DataConfig data)
+    {
+        var (train, test, _) = DataSources.LoadLabelledSplits(data.Path, data.ImageSize, data.Channels);
+        train.Dispose();
+        return test;
     }
 
     /// <summary>Turns Ctrl+C and SIGTERM into a cancellation the trainer honours after the current step.</summary>

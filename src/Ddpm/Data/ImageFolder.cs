@@ -16,8 +16,11 @@ public static class ImageFolder
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".tif", ".tiff", ".webp" };
 
-    /// <summary>The dataset, its class names (empty when unlabelled) and the files skipped with the reason.</summary>
-    public sealed record Result(ImageDataset Data, IReadOnlyList<string> ClassNames, IReadOnlyList<(string File, string Reason)> Skipped);
+    /// <summary>The dataset, its class names (empty when unlabelled), the files skipped with the reason, and warnings.</summary>
+    public sealed record Result(ImageDataset Data, IReadOnlyList<string> ClassNames, IReadOnlyList<(string File, string Reason)> Skipped, IReadOnlyList<string> Warnings);
+
+    /// <summary>Classes with fewer images than this get a warning: a class of one image teaches the model that one image.</summary>
+    public const int FewImagesPerClass = 10;
 
     /// <summary>Whether a folder holds image files (directly or in subfolders).</summary>
     public static bool HasImages(string directory) =>
@@ -70,10 +73,19 @@ public static class ImageFolder
                 CopyPlanes(image, pixels.AsSpan(i * c * size * size, c * size * size), c);
                 labels[i] = labelled ? classNames.IndexOf(ClassOf(decoded[i].File)!) : 0;
             }
+            var warnings = new List<string>();
+            if (labelled)
+            {
+                var perClass = classNames.Select(name => (name, count: decoded.Count(d => ClassOf(d.File) == name))).ToList();
+                if (perClass.Where(p => p.count == 0).Select(p => p.name).ToList() is { Count: > 0 } empty)
+                    warnings.Add($"class folder(s) with no readable image: {string.Join(", ", empty)} (the model learns nothing for them)");
+                if (perClass.Where(p => p.count is > 0 and < FewImagesPerClass).ToList() is { Count: > 0 } few)
+                    warnings.Add($"class folder(s) with fewer than {FewImagesPerClass} images: {string.Join(", ", few.Select(p => $"{p.name} ({p.count})"))} (samples of them will copy those images)");
+            }
             using var scope = NewDisposeScope();
             var x = tensor(pixels, [decoded.Count, c, size, size], ScalarType.Byte).to(ScalarType.Float32).div_(127.5).sub_(1.0);
             var data = ImageDataset.FromTensors(x, tensor(labels), directory);
-            return new Result(data, classNames, skipped);
+            return new Result(data, classNames, skipped, warnings);
         }
         finally
         {

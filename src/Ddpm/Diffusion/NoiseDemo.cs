@@ -13,8 +13,8 @@ public static class NoiseDemo
     public static string Label(Training.DiffusionConfig config) =>
         NoiseProcesses.UsesBetaSchedule(config.Noise) ? $"{config.Noise}\n{config.Schedule}" : config.Noise;
 
-    /// <param name="images">[R, 1, H, W] clean images in [-1, 1].</param>
-    /// <returns>[P·R·C, 1, H, W] tiles, row-major for a grid of C = ts.Count columns; one block of R rows per process.</returns>
+    /// <param name="images">[R, C, H, W] clean images in [-1, 1].</param>
+    /// <returns>[P·R·K, C, H, W] tiles, row-major for a grid of K = ts.Count columns; one block of R rows per process.</returns>
     public static Tensor Build(Tensor images, IReadOnlyList<INoiseProcess> processes, IReadOnlyList<int> ts, long seed)
     {
         foreach (var p in processes)

@@ -4,17 +4,24 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Evaluation;
 
-public sealed record ClassifierReport(int Epochs, int TrainImages, double TestAccuracy, double Seconds, long Seed);
-
 /// <summary>Trains the evaluator CNN: Adam (lr 1e-3, ×0.6 per epoch), cross-entropy, batch 128, random shifts of ±2 px per batch.</summary>
 public static class ClassifierTraining
 {
+    /// <summary>Trains on <paramref name="train"/>, scores on <paramref name="test"/>, and saves the weights with their report beside them.</summary>
+    /// <param name="classNames">Stored in the report (null for MNIST's digits).</param>
     public static ClassifierReport Train(ImageDataset train, ImageDataset test, string outPath, int epochs = 6,
-        long seed = 0, IProgress<(int Epoch, int Step, int Steps, double Loss)>? progress = null)
+        long seed = 0, IProgress<(int Epoch, int Step, int Steps, double Loss)>? progress = null, IReadOnlyList<string>? classNames = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (test.Channels != train.Channels || test.Height != train.Height || test.Width != train.Width)
+            throw new DdpmException($"{test.Source}: test images are {test.Channels}x{test.Height}x{test.Width}, training images {train.Channels}x{train.Height}x{train.Width}");
+        if (train.Height != train.Width) throw new DdpmException($"{train.Source}: the evaluator needs square images, got {train.Height}x{train.Width}");
+        int classes = (int)Math.Max(train.Labels.max().item<long>(), test.Labels.max().item<long>()) + 1;
         random.manual_seed(seed);
-        using var model = new MnistClassifier();
+        using var model = new FeatureClassifier(new ClassifierReport
+        {
+            Channels = train.Channels, ImageSize = train.Height, Classes = classes, ClassNames = classNames?.ToArray(), Data = train.Source,
+        });
         using var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
         using var g = new Generator((ulong)seed);
         const int batch = 128;
@@ -38,10 +45,12 @@ public static class ClassifierTraining
         }
         model.eval();
         double accuracy = Accuracy(model, test);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        model.save(outPath);
-        return new ClassifierReport(epochs, train.Count, accuracy, clock.Elapsed.TotalSeconds, seed);
+        model.Info = model.Info with
+        {
+            Epochs = epochs, TrainImages = train.Count, TestImages = test.Count, TestAccuracy = accuracy, Seconds = clock.Elapsed.TotalSeconds, Seed = seed,
+        };
+        model.Save(outPath);
+        return model.Info;
     }
 
     /// <summary>Rolls each batch by a random offset in −2..2 pixels (background is −1, so the roll wraps only background).</summary>
@@ -51,7 +60,7 @@ public static class ClassifierTraining
         return x.roll([d[0], d[1]], [2, 3]);
     }
 
-    public static double Accuracy(MnistClassifier model, ImageDataset data)
+    public static double Accuracy(FeatureClassifier model, ImageDataset data)
     {
         using var _ = no_grad();
         long correct = 0;

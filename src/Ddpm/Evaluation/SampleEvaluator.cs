@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Evaluation;
 
 /// <summary>
-/// Scores images against the MNIST test set with the evaluator classifier: FCD, precision/recall (k = 3),
+/// Scores images against a labelled test set (MNIST's, by default) with the evaluator classifier: FCD, precision/recall (k = 3),
 /// confidence and class balance. Reference statistics are computed once per evaluator.
 /// </summary>
 public sealed class SampleEvaluator : IDisposable
@@ -12,14 +12,17 @@ public sealed class SampleEvaluator : IDisposable
     public const int NearestNeighbours = 3;
     /// <summary>Seed of the fixed random order of the test set whose first N images are the real set for precision/recall.</summary>
     public const ulong ReferenceOrderSeed = 20221201;
-    private readonly MnistClassifier _classifier;
+    private readonly FeatureClassifier _classifier;
     private readonly GaussianStats _testStats;
     private readonly Tensor _testFeatures;
     private readonly Tensor _order;
 
-    public SampleEvaluator(MnistClassifier classifier, ImageDataset testSet)
+    public FeatureClassifier Classifier => _classifier;
+
+    public SampleEvaluator(FeatureClassifier classifier, ImageDataset testSet)
     {
         _classifier = classifier;
+        CheckInput(classifier.Info, testSet.Images, testSet.Source);
         _classifier.eval();
         var (features, _) = Embed(testSet.Images);
         _testStats = GaussianStats.Of(features);
@@ -34,11 +37,29 @@ public sealed class SampleEvaluator : IDisposable
     /// <summary>The test-set indices of the real images that N samples' precision and recall are measured against.</summary>
     public long[] ReferenceIndices(int n) => _order.narrow(0, 0, Math.Min(n, _order.shape[0])).data<long>().ToArray();
 
-    /// <summary>Features [N, 128] and class probabilities [N, 10] of images [N, 1, 28, 28] in [-1, 1].</summary>
+    /// <summary>A one-line error unless the images [N, C, S, S] are what the classifier was trained on.</summary>
+    public static void CheckInput(ClassifierReport info, Tensor images, string what)
+    {
+        if (images.dim() != 4 || images.shape[1] != info.Channels || images.shape[2] != info.ImageSize || images.shape[3] != info.ImageSize)
+        {
+            var got = images.dim() == 4 ? $"{images.shape[2]}x{images.shape[3]} {(images.shape[1] == 1 ? "grayscale" : images.shape[1] == 3 ? "RGB" : $"{images.shape[1]}-channel")}" : $"[{string.Join(", ", images.shape)}]";
+            throw new DdpmException($"{what}: the evaluator{(info.Data is null ? "" : $" (trained on {info.Data})")} takes {info.DescribeInput()} images, got {got}");
+        }
+    }
+
+    /// <summary>A one-line error unless the classifier was trained on a model's image shape and classes.</summary>
+    public static void CheckModel(ClassifierReport info, Model.UNetConfig model, string what)
+    {
+        if (model.ImageChannels != info.Channels || model.ImageSize != info.ImageSize)
+            throw new DdpmException($"{what}: the model makes {model.ImageSize}x{model.ImageSize} {(model.ImageChannels == 1 ? "grayscale" : "RGB")} images, the evaluator{(info.Data is null ? "" : $" (trained on {info.Data})")} takes {info.DescribeInput()}; train one on the model's data with: ddpm eval train-classifier --data DIR");
+        if (model.IsConditional && model.NumClasses != info.Classes)
+            throw new DdpmException($"{what}: the model has {model.NumClasses} classes, the evaluator {info.Classes}: it was trained on another dataset");
+    }
+
+    /// <summary>Features [N, 128] and class probabilities [N, classes] of images [N, C, S, S] in [-1, 1].</summary>
     public (Tensor Features, Tensor Probabilities) Embed(Tensor images)
     {
-        if (images.dim() != 4 || images.shape[1] != 1 || images.shape[2] != 28 || images.shape[3] != 28)
-            throw new DdpmException($"the evaluator needs 28x28 grayscale images, got [{string.Join(", ", images.shape)}]");
+        CheckInput(_classifier.Info, images, "samples");
         using var _ = no_grad();
         var features = new List<Tensor>();
         var probabilities = new List<Tensor>();
@@ -67,7 +88,7 @@ public sealed class SampleEvaluator : IDisposable
         var (precision, recall) = PrecisionRecall.Compute(real, features, NearestNeighbours);
 
         var top = probabilities.max(1).values;
-        var counts = probabilities.argmax(1).bincount(null, MnistClassifier.Classes).data<long>().Select(c => (int)c).ToArray();
+        var counts = probabilities.argmax(1).bincount(null, _classifier.Classes).data<long>().Select(c => (int)c).ToArray();
         double entropy = 0;
         foreach (var c in counts.Where(c => c > 0))
         {
@@ -83,7 +104,7 @@ public sealed class SampleEvaluator : IDisposable
             accuracy = correct.mean().item<float>();
             var hits = correct.data<float>().ToArray();
             var asked = labels.data<long>().ToArray();
-            perClass = Enumerable.Range(0, MnistClassifier.Classes).Select(c =>
+            perClass = Enumerable.Range(0, _classifier.Classes).Select(c =>
             {
                 var of = Enumerable.Range(0, (int)n).Where(i => asked[i] == c).ToList();
                 return of.Count == 0 ? double.NaN : of.Average(i => (double)hits[i]);
@@ -101,7 +122,7 @@ public sealed class SampleEvaluator : IDisposable
             MeanConfidence = top.mean().item<float>(),
             ConfidentFraction = top.gt(0.9).to(ScalarType.Float32).mean().item<float>(),
             ClassCounts = counts,
-            ClassEntropy = entropy / Math.Log(MnistClassifier.Classes),
+            ClassEntropy = entropy / Math.Log(_classifier.Classes),
         };
     }
 
@@ -110,7 +131,7 @@ public sealed class SampleEvaluator : IDisposable
     {
         using var scope = NewDisposeScope();
         var real = RealSubset(train, n, seed);
-        return Evaluate($"real MNIST train (N = {real.shape[0]})", real);
+        return Evaluate($"real train images (N = {real.shape[0]})", real);
     }
 
     /// <summary>
@@ -124,7 +145,7 @@ public sealed class SampleEvaluator : IDisposable
         using var g = new Generator((ulong)seed + 2);
         return
         [
-            Evaluate($"real MNIST train (N = {real.shape[0]})", real),
+            Evaluate($"real train images (N = {real.shape[0]})", real),
             Evaluate("real, 5x5 box blur", nn.functional.avg_pool2d(real, 5, stride: 1, padding: 2, count_include_pad: false)),
             Evaluate("real, shifted 4 px", real.roll([4, 4], [2, 3])),
             Evaluate("uniform noise", rand(real.shape, generator: g) * 2 - 1),

@@ -9,24 +9,30 @@ namespace Ddpm.Imaging;
 /// <summary>An animated, looping GIF whose frames are image grids (e.g. x_t along the reverse process).</summary>
 public static class AnimatedGif
 {
-    /// <param name="frames">Each [N, 1, H, W] in [-1, 1], all the same shape.</param>
+    /// <param name="frames">Each [N, C, H, W] in [-1, 1] (C = 1 or 3), all the same shape.</param>
     /// <param name="delayMs">Display time of each frame; the last one is held 4× longer.</param>
     public static void Save(IReadOnlyList<Tensor> frames, string path, int columns = 0, int scale = 1, int delayMs = 80)
     {
         if (frames.Count == 0) throw new ArgumentException("no frames", nameof(frames));
-        using var gif = ImageGrid.Render(frames[0], columns, scale: scale).CloneAs<Rgba32>();
+        using var first = ImageGrid.Render(frames[0], columns, scale: scale);
+        using var gif = first.CloneAs<Rgba32>();
         gif.Metadata.GetGifMetadata().RepeatCount = 0; // loop forever
         SetDelay(gif.Frames.RootFrame, frames.Count == 1 ? 4 * delayMs : delayMs);
         for (int i = 1; i < frames.Count; i++)
         {
-            using var grid = ImageGrid.Render(frames[i], columns, scale: scale).CloneAs<Rgba32>();
+            using var rendered = ImageGrid.Render(frames[i], columns, scale: scale);
+            using var grid = rendered.CloneAs<Rgba32>();
             if (grid.Width != gif.Width || grid.Height != gif.Height) throw new ArgumentException($"frame {i} has another size", nameof(frames));
             SetDelay(gif.Frames.AddFrame(grid.Frames.RootFrame), i == frames.Count - 1 ? 4 * delayMs : delayMs);
         }
-        ImageGrid.SaveAtomically(path, tmp => gif.Save(tmp, new GifEncoder { ColorTableMode = GifColorTableMode.Global, Quantizer = GrayPalette }));
+        // Grayscale: one palette of all 256 levels encodes every frame exactly. Colour: a palette per frame (GIF allows 256
+        // colours), so a late frame is not quantised to the noise-like colours of the first.
+        var encoder = frames[0].shape[1] == 1
+            ? new GifEncoder { ColorTableMode = GifColorTableMode.Global, Quantizer = GrayPalette }
+            : new GifEncoder { ColorTableMode = GifColorTableMode.Local, Quantizer = new WuQuantizer(new QuantizerOptions { Dither = null }) };
+        ImageGrid.SaveAtomically(path, tmp => gif.Save(tmp, encoder));
     }
 
-    // All 256 gray levels: the grids are 8-bit grayscale, so every frame is encoded exactly (no quantisation from the first frame's colours).
     private static readonly PaletteQuantizer GrayPalette = new(
         Enumerable.Range(0, 256).Select(v => Color.FromRgb((byte)v, (byte)v, (byte)v)).ToArray(), new QuantizerOptions { Dither = null });
 

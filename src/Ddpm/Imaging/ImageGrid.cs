@@ -10,7 +10,7 @@ public static class ImageGrid
 {
     public const byte PaddingValue = 96;
 
-    /// <param name="images">[N, 1, H, W] in [-1, 1].</param>
+    /// <param name="images">[N, C, H, W] in [-1, 1], C = 1 (grayscale) or 3 (RGB).</param>
     /// <param name="columns">Tiles per row; 0 = ⌈√N⌉.</param>
     /// <param name="scale">Integer upscaling of each pixel (nearest neighbour).</param>
     public static void Save(Tensor images, string path, int columns = 0, int padding = 2, int scale = 1)
@@ -19,28 +19,30 @@ public static class ImageGrid
         SavePng(image, path);
     }
 
-    /// <summary>The grid as an image (the caller disposes it); see <see cref="Save"/>.</summary>
-    public static Image<L8> Render(Tensor images, int columns = 0, int padding = 2, int scale = 1)
+    /// <summary>The grid as an image (the caller disposes it): 8-bit gray for C = 1, RGB for C = 3; see <see cref="Save"/>.</summary>
+    public static Image Render(Tensor images, int columns = 0, int padding = 2, int scale = 1)
     {
-        if (images.dim() != 4 || images.shape[1] != 1)
-            throw new ArgumentException($"expected [N, 1, H, W] images, got [{string.Join(", ", images.shape)}]", nameof(images));
-        int n = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
+        if (images.dim() != 4 || images.shape[1] is not (1 or 3))
+            throw new ArgumentException($"expected [N, 1 or 3, H, W] images, got [{string.Join(", ", images.shape)}]", nameof(images));
+        int n = (int)images.shape[0], c = (int)images.shape[1], h = (int)images.shape[2], w = (int)images.shape[3];
         if (n == 0) throw new ArgumentException("no images to write", nameof(images));
         if (scale < 1) throw new DdpmException($"scale must be >= 1, got {scale}");
         if (padding < 0) throw new DdpmException($"padding must be >= 0, got {padding}");
         if (columns <= 0) columns = (int)Math.Ceiling(Math.Sqrt(n));
         columns = Math.Min(columns, n);
         var (width, height) = Size(n, h, w, columns, padding);
-        var pixels = ImageBytes.ToBytes(images);
-        var canvas = new byte[width * height];
+        byte[] pixels;
+        using (var nhwc = images.permute(0, 2, 3, 1)) pixels = ImageBytes.ToBytes(nhwc); // interleaved channels, as ImageSharp stores them
+        var canvas = new byte[width * height * c];
         Array.Fill(canvas, PaddingValue);
+        int row = w * c;
         for (int i = 0; i < n; i++)
         {
             int top = padding + i / columns * (h + padding), left = padding + i % columns * (w + padding);
             for (int y = 0; y < h; y++)
-                Array.Copy(pixels, i * h * w + y * w, canvas, (top + y) * width + left, w);
+                Array.Copy(pixels, (i * h + y) * row, canvas, ((top + y) * width + left) * c, row);
         }
-        var image = Image.LoadPixelData<L8>(canvas, width, height);
+        Image image = c == 1 ? Image.LoadPixelData<L8>(canvas, width, height) : Image.LoadPixelData<Rgb24>(canvas, width, height);
         if (scale > 1) image.Mutate(x => x.Resize(width * scale, height * scale, KnownResamplers.NearestNeighbor));
         return image;
     }

@@ -12,7 +12,7 @@ public static class LabelledGrid
 {
     private static readonly Rgb24 Background = new(255, 255, 255), Ink = new(30, 30, 30);
 
-    /// <param name="tiles">[N, 1, H, W] in [-1, 1], row-major, <paramref name="columns"/> per row.</param>
+    /// <param name="tiles">[N, C, H, W] in [-1, 1] (C = 1 or 3), row-major, <paramref name="columns"/> per row.</param>
     /// <param name="columnLabels">One per column.</param>
     /// <param name="blocks">(label, rows) from the top; a label may have several lines separated by '\n'.</param>
     public static Image<Rgb24> Render(Tensor tiles, int columns, IReadOnlyList<string> columnLabels,
@@ -21,7 +21,8 @@ public static class LabelledGrid
         if (columnLabels.Count != columns) throw new ArgumentException($"{columnLabels.Count} column labels for {columns} columns", nameof(columnLabels));
         int rows = blocks.Sum(b => b.Rows), n = (int)tiles.shape[0];
         if (rows * columns != n) throw new ArgumentException($"blocks of {rows} rows x {columns} columns for {n} tiles", nameof(blocks));
-        using var grid = ImageGrid.Render(tiles, columns, padding, scale);
+        using var rendered = ImageGrid.Render(tiles, columns, padding, scale);
+        using var grid = rendered.CloneAs<Rgb24>();
         int font = Math.Max(1, scale), line = PixelFont.Height(font) + 2 * font;
         int tileW = ((int)tiles.shape[3] + padding) * scale, tileH = ((int)tiles.shape[2] + padding) * scale;
         int top = line + 2 * font;
@@ -31,9 +32,7 @@ public static class LabelledGrid
         {
             for (int y = 0; y < src.Height; y++)
             {
-                var from = src.GetRowSpan(y);
-                var to = dst.GetRowSpan(top + y);
-                for (int x = 0; x < from.Length; x++) to[left + x] = new Rgb24(from[x].PackedValue, from[x].PackedValue, from[x].PackedValue);
+                src.GetRowSpan(y).CopyTo(dst.GetRowSpan(top + y)[left..]);
             }
         });
         for (int c = 0; c < columns; c++)

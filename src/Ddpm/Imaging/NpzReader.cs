@@ -7,7 +7,7 @@ namespace Ddpm.Imaging;
 
 /// <summary>
 /// Reads the image array of a NumPy .npz (as written by <see cref="NpzWriter"/> or numpy.savez): uint8, C order,
-/// shape N×H×W×1 or N×H×W. Returns [N, 1, H, W] in [-1, 1].
+/// shape N×H×W×C (C = 1 or 3) or N×H×W. Returns [N, C, H, W] in [-1, 1].
 /// </summary>
 public static partial class NpzReader
 {
@@ -45,15 +45,17 @@ public static partial class NpzReader
             throw new DdpmException($"{name}: arr_0 is in Fortran order, expected C order");
         var shapeText = ShapePattern().Match(header).Groups[1].Value;
         var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
-        bool ok = (shape.Length == 4 && shape[3] == 1) || shape.Length == 3;
-        if (!ok || shape[1] != 28 || shape[2] != 28)
-            throw new DdpmException($"{name}: arr_0 has shape ({shapeText}), expected (N, 28, 28, 1) or (N, 28, 28)");
+        bool ok = (shape.Length == 4 && shape[3] is 1 or 3) || shape.Length == 3;
+        if (!ok || shape.Any(d => d < 1))
+            throw new DdpmException($"{name}: arr_0 has shape ({shapeText}), expected (N, H, W, C) with C = 1 or 3, or (N, H, W)");
         long count = shape.Aggregate(1L, (a, b) => a * b);
         long available = npy.Length - headerStart - headerLength;
         if (available != count)
             throw new DdpmException($"{name}: arr_0 declares {count} bytes but holds {available}");
         var pixels = npy.AsSpan(headerStart + headerLength).ToArray();
-        return tensor(pixels, [shape[0], 1, 28, 28], ScalarType.Byte).to(ScalarType.Float32).div_(127.5).sub_(1.0);
+        long c = shape.Length == 4 ? shape[3] : 1;
+        using var nhwc = tensor(pixels, [shape[0], shape[1], shape[2], c], ScalarType.Byte);
+        return nhwc.permute(0, 3, 1, 2).to(ScalarType.Float32).div_(127.5).sub_(1.0).contiguous();
     }
 
     [GeneratedRegex(@"'descr':\s*'([^']*)'")]

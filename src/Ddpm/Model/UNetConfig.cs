@@ -46,8 +46,24 @@ public sealed record UNetConfig
 
     public static UNetConfig FromPreset(string name, int imageSize = 28, int imageChannels = 1) =>
         Presets.TryGetValue(name, out var c)
-            ? c with { ImageSize = imageSize, ImageChannels = imageChannels }
+            ? c with { ImageSize = imageSize, ImageChannels = imageChannels, ChannelMultipliers = LevelsFor(c.ChannelMultipliers, imageSize) }
             : throw new DdpmException($"unknown model preset '{name}' (choose from {string.Join(", ", Presets.Keys)})");
+
+    /// <summary>The lowest resolution the presets aim for: 7×7 at 28 px and 8×8 at 32 px, as the 28-px presets were designed.</summary>
+    public const int BottleneckSize = 8;
+
+    /// <summary>
+    /// The preset's levels adapted to an image size: a level of the last width is added while the bottleneck would be larger than
+    /// <see cref="BottleneckSize"/> and can still be halved (64 px: 4 levels, 64 → 8), and levels are dropped while the size cannot
+    /// be halved that often (e.g. 30 px: 2 levels). 28 and 32 px keep the presets' three.
+    /// </summary>
+    public static int[] LevelsFor(int[] multipliers, int imageSize)
+    {
+        var levels = multipliers.ToList();
+        while (levels.Count > 1 && imageSize % (1 << (levels.Count - 1)) != 0) levels.RemoveAt(levels.Count - 1);
+        while (imageSize >> (levels.Count - 1) is var bottom && bottom > BottleneckSize && bottom % 2 == 0) levels.Add(levels[^1]);
+        return [.. levels];
+    }
 
     /// <summary>This preset with another width or depth per level (null keeps the preset's); the name says what changed.</summary>
     public UNetConfig Resized(int? baseChannels, int? blocksPerLevel)

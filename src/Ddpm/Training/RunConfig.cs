@@ -106,8 +106,21 @@ public sealed record DataConfig
     public int Count { get; init; }
     public int ImageSize { get; init; } = 28;
     public int Channels { get; init; } = 1;
-    /// <summary>Image folders: the class folders' names, label i = ClassNames[i] (null for IDX data and unlabelled folders).</summary>
+    /// <summary>Label i's name: image folders' class folders, Fashion-MNIST's classes (null for MNIST, whose labels are digits, and unlabelled data).</summary>
     public string[]? ClassNames { get; init; }
+
+    /// <summary>The label of a class given by name (case-insensitive) or by number; a one-line error listing the names otherwise.</summary>
+    public int ClassIndex(string nameOrNumber, int numClasses)
+    {
+        if (ClassNames is { } names)
+        {
+            int i = Array.FindIndex(names, n => string.Equals(n, nameOrNumber.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (i >= 0) return i;
+        }
+        if (int.TryParse(nameOrNumber, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int label) && label < numClasses) return label;
+        var known = ClassNames is { } list ? string.Join(", ", list.Select((n, k) => $"{k} = {n}")) : $"0..{numClasses - 1}";
+        throw new DdpmException($"class '{nameOrNumber}' is not one of this model's classes ({known})");
+    }
 }
 
 public sealed record OptimConfig

@@ -53,9 +53,11 @@ public sealed class Trainer : IDisposable
     private readonly ImageDataset _data;
     private readonly AdamW _optimizer;
     private readonly Generator _rng;
+    private readonly RunLock _lock;
 
-    private Trainer(string runDir, RunConfig config, ImageDataset data, UNet model, Ema ema, TrainingProgress progress)
+    private Trainer(string runDir, RunConfig config, ImageDataset data, UNet model, Ema ema, TrainingProgress progress, RunLock runLock)
     {
+        _lock = runLock;
         RunDir = runDir;
         Config = config;
         _data = data;
@@ -74,11 +76,20 @@ public sealed class Trainer : IDisposable
     {
         config.Training.Validate();
         CheckData(config, data);
-        config = config with { Diffusion = NoiseProcesses.Prepare(config.Diffusion, data.Images) };
-        random.manual_seed(config.Training.Seed); // weight initialisation
-        var model = new UNet(config.Model);
-        var ema = Ema.CopyOf(model, config.Training.EmaDecay);
-        return new Trainer(runDir, config, data, model, ema, new TrainingProgress());
+        var runLock = RunLock.Acquire(runDir);
+        try
+        {
+            config = config with { Diffusion = NoiseProcesses.Prepare(config.Diffusion, data.Images) };
+            random.manual_seed(config.Training.Seed); // weight initialisation
+            var model = new UNet(config.Model);
+            var ema = Ema.CopyOf(model, config.Training.EmaDecay);
+            return new Trainer(runDir, config, data, model, ema, new TrainingProgress(), runLock);
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Continues a run exactly where its checkpoint left it: weights, EMA, optimizer moments, RNG and data order.</summary>
@@ -87,25 +98,34 @@ public sealed class Trainer : IDisposable
         var dir = Checkpoint.Resolve(checkpointPath);
         var config = Checkpoint.ReadConfig(dir);
         CheckData(config, data);
-        var progress = Checkpoint.ReadProgress(dir);
-        var model = new UNet(config.Model);
-        Checkpoint.LoadWeights(model, Path.Combine(dir, Checkpoint.ModelFile));
-        var emaModel = new UNet(config.Model);
-        Checkpoint.LoadWeights(emaModel, Path.Combine(dir, Checkpoint.EmaFile));
-        emaModel.eval();
-        var trainer = new Trainer(Path.GetDirectoryName(Path.GetFullPath(dir))!, config, data, model,
-            new Ema(emaModel, config.Training.EmaDecay), progress);
-        Checkpoint.LoadOptimizer(trainer._optimizer, dir);
-        Checkpoint.LoadRng(trainer._rng, dir);
-        return trainer;
+        var runDir = Path.GetDirectoryName(Path.GetFullPath(dir))!;
+        var runLock = RunLock.Acquire(runDir); // before reading the state another process may be writing
+        try
+        {
+            var progress = Checkpoint.ReadProgress(dir);
+            var model = new UNet(config.Model);
+            Checkpoint.LoadWeights(model, Path.Combine(dir, Checkpoint.ModelFile));
+            var emaModel = new UNet(config.Model);
+            Checkpoint.LoadWeights(emaModel, Path.Combine(dir, Checkpoint.EmaFile));
+            emaModel.eval();
+            var trainer = new Trainer(runDir, config, data, model, new Ema(emaModel, config.Training.EmaDecay), progress, runLock);
+            Checkpoint.LoadOptimizer(trainer._optimizer, dir);
+            Checkpoint.LoadRng(trainer._rng, dir);
+            return trainer;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
     }
 
     private static void CheckData(RunConfig config, ImageDataset data)
     {
         if (config.Model.IsConditional && data.Count > 0 && data.Labels.max().item<long>() >= config.Model.NumClasses)
             throw new DdpmException($"{data.Source}: labels go up to {data.Labels.max().item<long>()} but the model has {config.Model.NumClasses} classes");
-        if (data.Height != config.Model.ImageSize || data.Width != config.Model.ImageSize)
-            throw new DdpmException($"{data.Source}: images are {data.Height}x{data.Width} but the model expects {config.Model.ImageSize}x{config.Model.ImageSize}");
+        if (data.Height != config.Model.ImageSize || data.Width != config.Model.ImageSize || data.Channels != config.Model.ImageChannels)
+            throw new DdpmException($"{data.Source}: images are {data.Channels}x{data.Height}x{data.Width} but the model expects {config.Model.ImageChannels}x{config.Model.ImageSize}x{config.Model.ImageSize}");
         if (data.Count == 0) throw new DdpmException($"{data.Source}: no images");
     }
 
@@ -305,6 +325,7 @@ public sealed class Trainer : IDisposable
         Ema.Dispose();
         _rng.Dispose();
         (Process as IDisposable)?.Dispose();
+        _lock.Dispose();
     }
 
     private sealed class NullObserver : ITrainingObserver;
