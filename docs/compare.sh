@@ -44,7 +44,9 @@ for row in "${rows[@]}"; do
   tail -n 3 "$dir.train.log"
   $DDPM eval --checkpoint "$dir" --n "$n" "${sampler[@]}" --json "$dir/eval.json" > "$dir.eval.log" 2>&1
   grep -E "FCD depends" "$dir.eval.log" || true
-  $DDPM sample --checkpoint "$dir" --n 64 "${sampler[@]}" --seed 1 --out "$out/grid-${kind}-${name}.png" > /dev/null
+  title=$name; [ "$kind" = schedule ] && title="gaussian, $name schedule"
+  fcd=$(jq -r '.samples.fcd * 10 | round / 10' "$dir/eval.json")
+  $DDPM sample --checkpoint "$dir" --n 64 "${sampler[@]}" --seed 1 --title "$title: fcd $fcd" --out "$out/grid-${kind}-${name}.png" > /dev/null
 done
 
 # The table: one line per finished row.

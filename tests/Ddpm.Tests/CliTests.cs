@@ -59,6 +59,7 @@ public class CliTests
     [InlineData("sample --digit 1 --digits 0-9", "give at most one of --digit, --class and --digits")]
     [InlineData("sample --class cat --digit 1", "give at most one of --digit, --class and --digits")]
     [InlineData("shapes --n 2", "--n must be in 3..1000000")]
+    [InlineData("sample --title Quality", "--title: the figure font has no 'Q'")]
     [InlineData("train --threads -1", "--threads must be >= 0")]
     [InlineData("sample --columns -1", "--columns must be >= 0")]
     [InlineData("sample --gif-every 5", "--gif-every needs --gif")]
@@ -252,6 +253,26 @@ public class CliTests
         var few = Run("train", "--data", images, "--model", "tiny", "--epochs", "1", "--preview-every", "0", "--out", Path.Combine(dir, "run2"));
         Assert.True(few.Code == 0, few.Err);
         Assert.Contains("8 image(s) is fewer than --batch-size 64: every step trains on all of them", few.Out);
+    }
+
+    [Fact]
+    public void Fashion_mnist_format_idx_trains_a_conditional_model_that_samples_a_class_by_its_name()
+    {
+        var dir = TestSupport.TempDir();
+        byte[] start = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9]; // Fashion-MNIST's first training labels: how it is told from MNIST
+        var labels = start.Concat(Enumerable.Range(0, 36).Select(i => (byte)(i % 10))).ToArray();
+        var pixels = Enumerable.Range(0, labels.Length * 12 * 12).Select(i => (byte)(i * 31 % 256)).ToArray();
+        Data.IdxFile.Write(Path.Combine(dir, "train-images-idx3-ubyte.gz"), new Data.IdxArray([labels.Length, 12, 12], pixels), gzip: true);
+        Data.IdxFile.Write(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), new Data.IdxArray([labels.Length], labels), gzip: true);
+        var run = Path.Combine(dir, "run");
+        var train = Run("train", "--data", dir, "--model", "tiny", "--epochs", "1", "--batch-size", "16", "--timesteps", "20", "--preview-every", "0", "--out", run);
+        Assert.True(train.Code == 0, train.Err);
+        var config = Ddpm.Training.Checkpoint.ReadConfig(Ddpm.Training.Checkpoint.Resolve(run));
+        Assert.Equal(10, config.Model.NumClasses);
+        Assert.Equal("Trouser", config.Data.ClassNames![1]);
+        var sample = Run("sample", "--checkpoint", run, "--n", "2", "--steps", "2", "--class", "ankle boot", "--out", Path.Combine(dir, "boots.png"));
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("2 images of class 9 (Ankle boot)", sample.Out);
     }
 
     [Fact]

@@ -123,3 +123,29 @@ public class ColourTests
         Assert.Contains("converted colour to grayscale", grayNotes);
     }
 }
+
+/// <summary>Titles over sample grids (comparison figures say which row they are).</summary>
+public class TitledGridTests
+{
+    public TitledGridTests() => TestSupport.Init();
+
+    [Fact]
+    public void A_titled_grid_is_the_grid_under_a_line_of_ink_and_unknown_characters_are_named()
+    {
+        using var scope = NewDisposeScope();
+        var tiles = full(new long[] { 4, 1, 6, 6 }, 1f); // white tiles
+        using var plain = ImageGrid.Render(tiles, 2, scale: 2).CloneAs<Rgb24>();
+        using var image = LabelledGrid.Titled(tiles, "blur: fcd 12.5", 2, scale: 2);
+        int top = image.Height - plain.Height;
+        Assert.True(top > 0);
+        for (int y = 0; y < plain.Height; y += 3)
+            for (int x = 0; x < plain.Width; x += 3)
+                Assert.Equal(plain[x, y], image[x, top + y]);
+        bool ink = false;
+        for (int y = 0; y < top; y++)
+            for (int x = 0; x < image.Width; x++) ink |= image[x, y].R < 128;
+        Assert.True(ink, "no title drawn");
+        Assert.Null(LabelledGrid.FirstUnsupported("gaussian, cosine schedule: fcd 12.5"));
+        Assert.Equal('Q', LabelledGrid.FirstUnsupported("Quality"));
+    }
+}

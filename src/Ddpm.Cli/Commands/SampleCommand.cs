@@ -22,6 +22,8 @@ internal static class SampleCommand
     private static readonly Option<int> Columns = CommonOptions.Positive(new Option<int>("--columns") { Description = "Tiles per grid row (0 = square)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 2 });
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images denoised at once", DefaultValueFactory = _ => 64 });
+    private static readonly Option<string?> Title = CommonOptions.Check(new Option<string?>("--title") { Description = "A title line over the grid, so that the figure says what it shows (digits, lower-case letters but j and q, space and - . , : ( ) = +)" },
+        text => text is not null && LabelledGrid.FirstUnsupported(text) is char c ? $"--title: the figure font has no '{c}' (use digits, lower-case letters but j and q, space and - . , : ( ) = +)" : null);
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<int?> Digit = new("--digit") { Description = "Conditional checkpoints: generate this class (label number) only" };
     private static readonly Option<string?> ClassName = new("--class") { Description = "Conditional checkpoints: generate this class only, by name (a class folder's name, a Fashion-MNIST class) or number" };
@@ -37,7 +39,7 @@ internal static class SampleCommand
     public static Command Create()
     {
         var command = new Command("sample", "Generate images with the reverse process (Algorithm 2) from a checkpoint");
-        foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Npz, Columns, Scale, BatchSize, Threads, Digit, ClassName, Digits, Guidance, Gif, GifEvery, Trajectory, TrajectoryT }.Concat(Sampler.All))
+        foreach (var o in new Option[] { Count, Out, CheckpointPath, Seed, Npz, Columns, Scale, BatchSize, Title, Threads, Digit, ClassName, Digits, Guidance, Gif, GifEvery, Trajectory, TrajectoryT }.Concat(Sampler.All))
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -118,7 +120,8 @@ internal static class SampleCommand
         var started = DateTime.UtcNow;
         var options = new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = guidance, Recorder = recorder };
         var images = SamplingView.Generate(model, sampler, n, options, generator, output);
-        ImageGrid.Save(images, outPath, columns, scale: parse.GetValue(Scale));
+        if (parse.GetValue(Title) is { } title) LabelledGrid.SaveTitled(images, outPath, title, columns, parse.GetValue(Scale));
+        else ImageGrid.Save(images, outPath, columns, scale: parse.GetValue(Scale));
         output.WriteLine($"Wrote {outPath} ({(DateTime.UtcNow - started).TotalSeconds:F1} s)");
         if (npzPath is not null)
         {

@@ -164,7 +164,7 @@ internal static class TrainCommand
                 throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
             trainer = Trainer.Create(runDir, config, data);
             output.WriteLine($"Training {(config.Model.IsConditional ? $"class-conditional ({config.Model.NumClasses} classes) " : "")}{config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
-                             $"{config.Diffusion.Describe()}{config.Diffusion.DescribeObjective()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}, {config.Training.LrSchedule} learning rate; run folder {runDir}");
+                             $"{trainer.Config.Diffusion.Describe()}{trainer.Config.Diffusion.DescribeObjective()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}, {config.Training.LrSchedule} learning rate; run folder {runDir}");
         }
 
         using var ownedData = data;

@@ -32,6 +32,7 @@ public static class DataSources
     /// <param name="channels">Image folders: 1 or 3 (null = 1 when every image is grayscale).</param>
     public static LoadedData Load(string directory, DatasetSplit split = DatasetSplit.Train, int subset = 0, int? imageSize = null, int? channels = null)
     {
+        directory = BundledFiles.Resolve(directory);
         if (!Directory.Exists(directory)) throw new DdpmException($"{directory}: data folder not found");
         if (IsIdx(directory) || !ImageFolder.HasImages(directory))
         {
@@ -50,6 +51,7 @@ public static class DataSources
     /// </summary>
     public static (ImageDataset Train, ImageDataset Test, IReadOnlyList<string> ClassNames) LoadLabelledSplits(string directory, int? imageSize = null, int? channels = null)
     {
+        directory = BundledFiles.Resolve(directory);
         var train = Load(directory, DatasetSplit.Train, 0, imageSize, channels);
         if (!train.Labelled)
         {

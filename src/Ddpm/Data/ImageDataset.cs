@@ -31,6 +31,7 @@ public sealed class ImageDataset : IDisposable
     /// <param name="subset">Keep only the first N images (0 = all).</param>
     public static ImageDataset Load(string directory, DatasetSplit split = DatasetSplit.Train, int subset = 0)
     {
+        directory = BundledFiles.Resolve(directory);
         if (!Directory.Exists(directory)) throw new DdpmException($"{directory}: data folder not found");
         var prefix = FilePrefix(split);
         var imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");

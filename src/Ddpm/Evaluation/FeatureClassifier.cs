@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ddpm.Data;
 using Ddpm.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -110,6 +111,7 @@ public sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
     /// <summary>Loads weights saved by <see cref="Save"/> (the shape from the report beside them); a foreign file is a clear error.</summary>
     public static FeatureClassifier Load(string path)
     {
+        path = BundledFiles.Resolve(path);
         if (!File.Exists(path)) throw new DdpmException($"{path}: classifier weights not found (train them with: ddpm eval train-classifier --data DIR --out {path})");
         var info = new ClassifierReport();
         var reportPath = ReportPath(path);

@@ -56,6 +56,30 @@ public static class LabelledGrid
         return image;
     }
 
+    /// <summary>An <see cref="ImageGrid"/> with a title line over it (e.g. the schedule and noise type of a comparison row).</summary>
+    public static Image<Rgb24> Titled(Tensor tiles, string title, int columns = 0, int scale = 1, int padding = 2)
+    {
+        using var rendered = ImageGrid.Render(tiles, columns, padding, scale);
+        using var grid = rendered.CloneAs<Rgb24>();
+        int font = Math.Max(1, scale), top = PixelFont.Height(font) + 4 * font;
+        var image = new Image<Rgb24>(Math.Max(grid.Width, PixelFont.Width(title, font) + 2 * font), top + grid.Height, Background);
+        image.ProcessPixelRows(grid, (dst, src) =>
+        {
+            for (int y = 0; y < src.Height; y++) src.GetRowSpan(y).CopyTo(dst.GetRowSpan(top + y));
+        });
+        PixelFont.Draw(image, title, font, 2 * font, Ink, font);
+        return image;
+    }
+
+    public static void SaveTitled(Tensor tiles, string path, string title, int columns = 0, int scale = 1)
+    {
+        using var image = Titled(tiles, title, columns, scale);
+        ImageGrid.SavePng(image, path);
+    }
+
+    /// <summary>The first character the labels' pixel font cannot draw, or null when it can draw them all.</summary>
+    public static char? FirstUnsupported(string text) => text.Select(c => (char?)c).FirstOrDefault(c => !PixelFont.CanDraw(c!.Value));
+
     public static void Save(Tensor tiles, string path, int columns, IReadOnlyList<string> columnLabels,
         IReadOnlyList<(string Label, int Rows)> blocks, int scale = 1)
     {

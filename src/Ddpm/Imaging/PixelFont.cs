@@ -37,6 +37,8 @@ internal static class PixelFont
         [','] = ["...", "...", "...", ".#.", "#.."], ['+'] = ["...", ".#.", "###", ".#.", "..."],
     };
 
+    public static bool CanDraw(char c) => Glyphs.ContainsKey(c);
+
     public static int Width(string text, int scale) => text.Length * 4 * scale;
 
     /// <summary>Glyph height in pixels at a scale (5 rows).</summary>
