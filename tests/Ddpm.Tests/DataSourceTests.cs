@@ -152,3 +152,13 @@ public class RunLockTests
         Assert.Contains($"process {Environment.ProcessId}", File.ReadAllText(Path.Combine(run, Ddpm.Training.RunLock.OwnerFile)));
     }
 }
+
+public class ClassifierScheduleTests
+{
+    [Theory]
+    [InlineData(60000, 6)]   // MNIST: 469 batches an epoch, 6 epochs are 2,814 ≥ 2,000 (the committed evaluator's run)
+    [InlineData(2700, 91)]   // 22 batches an epoch: ⌈2,000 / 22⌉
+    [InlineData(100, 2000)]  // one batch an epoch
+    public void Small_datasets_get_enough_epochs_for_two_thousand_batches(int images, int epochs) =>
+        Assert.Equal(epochs, Ddpm.Evaluation.ClassifierTraining.EpochsFor(images));
+}

@@ -181,7 +181,8 @@ internal static class EvalCommand
 internal static class TrainClassifierCommand
 {
     private static readonly Option<string> DataDir = CommonOptions.Data("Labelled data: IDX files (their test split is held out) or class folders of images (10 % held out)");
-    private static readonly Option<int> Epochs = CommonOptions.Positive(new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 6 });
+    private static readonly Option<int?> Epochs = CommonOptions.Check(new Option<int?>("--epochs") { Description = $"Training epochs (default: {ClassifierTraining.DefaultEpochs}, or as many as give {ClassifierTraining.MinSteps:N0} batches of {ClassifierTraining.BatchSize} on a small dataset)" },
+        e => e is < 1 ? $"--epochs must be > 0, got {e}" : null);
     private static readonly Option<string?> Out = new("--out") { Description = "Weights file to write, with a .json report beside it (default: data/evaluator/NAME-cnn.bin for the data folder NAME, where ddpm eval looks)" };
     private static readonly Option<int?> ImageSize = CommonOptions.ImageSize();
     private static readonly Option<int?> Channels = CommonOptions.Channels();

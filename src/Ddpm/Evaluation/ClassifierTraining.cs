@@ -4,12 +4,28 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Evaluation;
 
-/// <summary>Trains the evaluator CNN: Adam (lr 1e-3, ×0.6 per epoch), cross-entropy, batch 128, random shifts of ±2 px per batch.</summary>
+/// <summary>
+/// Trains the evaluator CNN: Adam, cross-entropy, batch 128, random shifts of ±2 px per batch; the learning rate 1e-3 falls
+/// ×0.6 at each of <see cref="DecayStages"/> equal stages of the run (on MNIST's 6 epochs: once per epoch, as the committed
+/// evaluator was trained). A small dataset gets more epochs, so that the network sees at least <see cref="MinSteps"/> batches.
+/// </summary>
 public static class ClassifierTraining
 {
+    public const int DefaultEpochs = 6;
+    public const int DecayStages = 6;
+    /// <summary>Fewer steps leave the CNN undertrained: 6 epochs of 2,700 images (132 steps) scored 67 % on three shapes.</summary>
+    public const int MinSteps = 2000;
+    public const int BatchSize = 128;
+
+    /// <summary>Epochs for a dataset of <paramref name="count"/> images: <see cref="DefaultEpochs"/>, or more to reach <see cref="MinSteps"/>.</summary>
+    public static int EpochsFor(int count) => Math.Max(DefaultEpochs, (MinSteps + StepsPerEpoch(count) - 1) / StepsPerEpoch(count));
+
+    private static int StepsPerEpoch(int count) => Math.Max(1, (count + BatchSize - 1) / BatchSize);
+
     /// <summary>Trains on <paramref name="train"/>, scores on <paramref name="test"/>, and saves the weights with their report beside them.</summary>
     /// <param name="classNames">Stored in the report (null for MNIST's digits).</param>
-    public static ClassifierReport Train(ImageDataset train, ImageDataset test, string outPath, int epochs = 6,
+    /// <param name="epochs">Null: <see cref="EpochsFor"/> the training set.</param>
+    public static ClassifierReport Train(ImageDataset train, ImageDataset test, string outPath, int? epochs = null,
         long seed = 0, IProgress<(int Epoch, int Step, int Steps, double Loss)>? progress = null, IReadOnlyList<string>? classNames = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -17,6 +33,7 @@ public static class ClassifierTraining
             throw new DdpmException($"{test.Source}: test images are {test.Channels}x{test.Height}x{test.Width}, training images {train.Channels}x{train.Height}x{train.Width}");
         if (train.Height != train.Width) throw new DdpmException($"{train.Source}: the evaluator needs square images, got {train.Height}x{train.Width}");
         int classes = (int)Math.Max(train.Labels.max().item<long>(), test.Labels.max().item<long>()) + 1;
+        int runEpochs = epochs ?? EpochsFor(train.Count);
         random.manual_seed(seed);
         using var model = new FeatureClassifier(new ClassifierReport
         {
@@ -24,11 +41,11 @@ public static class ClassifierTraining
         });
         using var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
         using var g = new Generator((ulong)seed);
-        const int batch = 128;
-        int steps = (train.Count + batch - 1) / batch;
-        for (int epoch = 0; epoch < epochs; epoch++)
+        const int batch = BatchSize;
+        int steps = StepsPerEpoch(train.Count);
+        for (int epoch = 0; epoch < runEpochs; epoch++)
         {
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = 1e-3 * Math.Pow(0.6, epoch);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = 1e-3 * Math.Pow(0.6, epoch * DecayStages / runEpochs);
             using var order = randperm(train.Count, generator: g);
             model.train();
             for (int s = 0; s < steps; s++)
@@ -47,7 +64,7 @@ public static class ClassifierTraining
         double accuracy = Accuracy(model, test);
         model.Info = model.Info with
         {
-            Epochs = epochs, TrainImages = train.Count, TestImages = test.Count, TestAccuracy = accuracy, Seconds = clock.Elapsed.TotalSeconds, Seed = seed,
+            Epochs = runEpochs, TrainImages = train.Count, TestImages = test.Count, TestAccuracy = accuracy, Seconds = clock.Elapsed.TotalSeconds, Seed = seed,
         };
         model.Save(outPath);
         return model.Info;
