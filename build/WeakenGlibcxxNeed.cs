@@ -26,7 +26,7 @@ public class WeakenGlibcxxNeed : Task
             {
                 if (Patch(lib))
                     Log.LogMessage(MessageImportance.High,
-                        $"ddpm: marked {Needed} as weak in {lib} (system libstdc++ lacks it; see README)");
+                        $"ddpm: marked {Needed} as weak in {lib} (system libstdc++ lacks it; see docs/platform.md)");
             }
             catch (Exception e)
             {

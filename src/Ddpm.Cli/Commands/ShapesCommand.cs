@@ -8,7 +8,7 @@ internal static class ShapesCommand
 {
     private static readonly Option<string> Out = new("--out") { Description = "Folder to write (one subfolder per class)", DefaultValueFactory = _ => "data/shapes" };
     private static readonly Option<int> Count = CommonOptions.Range(new Option<int>("--n") { Description = "Images in all, shared by the classes", DefaultValueFactory = _ => 3000 }, 3, 1_000_000);
-    private static readonly Option<int> Size = CommonOptions.Range(new Option<int>("--size") { Description = "Image side in pixels", DefaultValueFactory = _ => 32 }, 8, 512);
+    private static readonly Option<int> Size = CommonOptions.Range(new Option<int>("--size") { Description = "Image side in pixels", DefaultValueFactory = _ => 16 }, 8, 512);
     private static readonly Option<long> Seed = CommonOptions.Seed();
 
     public static Command Create()

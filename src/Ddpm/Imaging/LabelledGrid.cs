@@ -23,8 +23,10 @@ public static class LabelledGrid
         if (rows * columns != n) throw new ArgumentException($"blocks of {rows} rows x {columns} columns for {n} tiles", nameof(blocks));
         using var rendered = ImageGrid.Render(tiles, columns, padding, scale);
         using var grid = rendered.CloneAs<Rgb24>();
-        int font = Math.Max(1, scale), line = PixelFont.Height(font) + 2 * font;
         int tileW = ((int)tiles.shape[3] + padding) * scale, tileH = ((int)tiles.shape[2] + padding) * scale;
+        // The font's scale, at most the grid's, so that the widest column label fits over its tile (small tiles, e.g. 16 px).
+        int font = Math.Max(1, Math.Min(scale, tileW / Math.Max(1, columnLabels.Max(l => PixelFont.Width(l, 1)))));
+        int line = PixelFont.Height(font) + 2 * font;
         int top = line + 2 * font;
         int left = blocks.SelectMany(b => b.Label.Split('\n')).Max(l => PixelFont.Width(l, font)) + 3 * font;
         var image = new Image<Rgb24>(left + grid.Width, top + grid.Height, Background);
