@@ -260,10 +260,7 @@ public class CliTests
     {
         var dir = TestSupport.TempDir();
         byte[] start = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9]; // Fashion-MNIST's first training labels: how it is told from MNIST
-        var labels = start.Concat(Enumerable.Range(0, 36).Select(i => (byte)(i % 10))).ToArray();
-        var pixels = Enumerable.Range(0, labels.Length * 12 * 12).Select(i => (byte)(i * 31 % 256)).ToArray();
-        Data.IdxFile.Write(Path.Combine(dir, "train-images-idx3-ubyte.gz"), new Data.IdxArray([labels.Length, 12, 12], pixels), gzip: true);
-        Data.IdxFile.Write(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), new Data.IdxArray([labels.Length], labels), gzip: true);
+        DataSourceTests.WriteIdx(dir, "train", [.. start, .. Enumerable.Range(0, 36).Select(i => (byte)(i % 10))], size: 12);
         var run = Path.Combine(dir, "run");
         var train = Run("train", "--data", dir, "--model", "tiny", "--epochs", "1", "--batch-size", "16", "--timesteps", "20", "--preview-every", "0", "--out", run);
         Assert.True(train.Code == 0, train.Err);

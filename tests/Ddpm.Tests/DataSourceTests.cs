@@ -12,7 +12,8 @@ public class DataSourceTests
 {
     public DataSourceTests() => TestSupport.Init();
 
-    private static void WriteIdx(string dir, string prefix, byte[] labels, int size = 4)
+    /// <summary>IDX images (a fixed byte pattern) and the given labels, gzip-compressed, as MNIST's files are named.</summary>
+    internal static void WriteIdx(string dir, string prefix, byte[] labels, int size = 4)
     {
         Directory.CreateDirectory(dir);
         var pixels = Enumerable.Range(0, labels.Length * size * size).Select(i => (byte)(i * 7 % 256)).ToArray();

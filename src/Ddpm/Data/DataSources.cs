@@ -12,7 +12,8 @@ public sealed record LoadedData(ImageDataset Data, bool Labelled, IReadOnlyList<
     public int ClassCount()
     {
         if (!Labelled) throw new DdpmException($"{Data.Source}: the images have no labels (class folders or IDX label files)");
-        var counts = Data.Labels.bincount(null).data<long>().ToArray();
+        long[] counts;
+        using (var bins = Data.Labels.bincount(null)) counts = bins.data<long>().ToArray();
         var missing = Enumerable.Range(0, counts.Length).Where(c => counts[c] == 0).ToList();
         if (missing.Count > 0)
             throw new DdpmException($"{Data.Source}: the labels go up to {counts.Length - 1} but {missing.Count} value(s) below it never occur (first: {missing[0]}); " +
