@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
-# The schedule/noise comparison (EXPERIMENTS.md): trains each row with the same preset, seed and time budget,
-# scores it with `ddpm eval` at the same N and 50 model calls per image (Gaussian rows: DDIM with x̂_0 clipped,
-# which the schedules with ᾱ_T near 0 need; gamma: its sampler respaced; blur/mask: the cold sampler), saves a 64-image grid, and writes
-# table.md from the rows done so far. Rows run one after another (they would slow each other down).
+# The schedule/noise comparison (EXPERIMENTS.md): trains each row with the default recipe, the same seed and the same
+# budget of optimizer steps (--epochs E: E x 938 steps of 64 MNIST images; a step budget, so the machine's speed drift
+# and other jobs change how long a row takes, not what it learns), scores it with `ddpm eval` at the same N with each of
+# its candidate samplers (all at <= 100 model calls), keeps the best as eval.json, saves a titled 64-image grid with it,
+# and writes table.md (the best sampler per row) and samplers.md (every candidate) from the rows done so far.
+# Rows run one after another (they would slow each other down).
 #
-#   docs/compare.sh [--minutes M] [--n N] [--out DIR] [ROW ...]
+#   docs/compare.sh [--epochs E] [--n N] [--out DIR] [ROW ...]
 #
-# ROW is schedule:NAME (Gaussian noise) or noise:NAME (linear schedule); default: all five schedules and the
-# three other noise types. A row whose eval.json exists is skipped, and a trained row is only evaluated, so the
-# script can be re-run to resume.
+# ROW is schedule:NAME (Gaussian noise) or noise:NAME (linear schedule); default: all five schedules and the three other
+# noise types. Finished evaluations are skipped and a trained row is only evaluated, so the script can be re-run to resume.
 # Needs a Release build (dotnet build -c Release) and jq. Set DDPM to run another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=20 n=1000 out=runs/compare
+epochs=1 n=1000 out=runs/compare
 rows=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --minutes) minutes=$2; shift 2;;
+    --epochs) epochs=$2; shift 2;;
     --n) n=$2; shift 2;;
     --out) out=$2; shift 2;;
-    -h|--help) sed -n 2,10p "$0"; exit 0;;
+    -h|--help) sed -n 2,13p "$0"; exit 0;;
     *) rows+=("$1"); shift;;
   esac
 done
@@ -28,43 +29,75 @@ command -v jq >/dev/null || { echo "compare: jq is required (apt-get install jq)
 DDPM=${DDPM:-"dotnet src/Ddpm.Cli/bin/Release/net10.0/ddpm.dll"}
 mkdir -p "$out"
 
+# Candidate samplers per noise type, LABEL=FLAGS, each at most 100 model calls per image.
+candidates() {
+  case $1 in
+    gaussian) echo "dpm++2m-20=--sampler dpm++2m --steps 20" "ddim-20=--sampler ddim --steps 20";;
+    gamma) echo "gamma-ddim-20=--sampler ddim --steps 20" "gamma-ddim-50=--sampler ddim --steps 50" "gamma-100=--sampler gamma --steps 100";;
+    *) echo "cold-50=--steps 50" "cold-100=--steps 100";;
+  esac
+}
+
 for row in "${rows[@]}"; do
   kind=${row%%:*} name=${row#*:}
   case $kind in
-    schedule) train=(--schedule "$name"); sampler=(--sampler ddim --steps 50 --clip-x0);;
-    noise) train=(--noise "$name"); sampler=(--steps 50)
-           [ "$name" = gaussian ] && sampler=(--sampler ddim --steps 50 --clip-x0);;
+    schedule) train=(--schedule "$name"); noise=gaussian;;
+    noise) train=(--noise "$name"); noise=$name;;
     *) echo "compare: bad row '$row' (schedule:NAME or noise:NAME)" >&2; exit 2;;
   esac
   dir="$out/${kind}-${name}"
-  if [ -s "$dir/eval.json" ]; then echo "== $row: done already ($dir/eval.json)"; continue; fi
-  echo "== $row: training for $minutes minutes ($(date -u +%H:%M) UTC)"
-  [ -s "$dir/checkpoint/progress.json" ] || \
-    $DDPM train "${train[@]}" --max-minutes "$minutes" --epochs 1000 --preview-every 0 --seed 0 --out "$dir" > "$dir.train.log" 2>&1
-  tail -n 3 "$dir.train.log"
-  $DDPM eval --checkpoint "$dir" --n "$n" "${sampler[@]}" --json "$dir/eval.json" > "$dir.eval.log" 2>&1
-  grep -E "FCD depends" "$dir.eval.log" || true
-  title=$name; [ "$kind" = schedule ] && title="gaussian, $name schedule"
+  if [ ! -s "$dir/checkpoint/progress.json" ]; then
+    echo "== $row: training for $epochs epoch(s) ($(date -u +%H:%M) UTC)"
+    $DDPM train "${train[@]}" --epochs "$epochs" --preview-every 0 --seed 0 --out "$dir" > "$dir.train.log" 2>&1
+    tail -n 3 "$dir.train.log"
+  fi
+  read -r -a cands <<< "$(candidates "$noise")"
+  for cand in "${cands[@]}"; do
+    label=${cand%%=*} flags=${cand#*=}
+    [ -s "$dir/eval-$label.json" ] && continue
+    echo "== $row: eval with $label ($(date -u +%H:%M) UTC)"
+    # shellcheck disable=SC2086
+    $DDPM eval --checkpoint "$dir" --n "$n" $flags --json "$dir/eval-$label.json" > "$dir.eval-$label.log" 2>&1
+    grep -E "^\| *samples" "$dir.eval-$label.log" || tail -n 3 "$dir.eval-$label.log"
+  done
+  best=$(for cand in "${cands[@]}"; do label=${cand%%=*}; echo "$(jq -r .samples.fcd "$dir/eval-$label.json") $label"; done | sort -g | head -n 1 | cut -d' ' -f2)
+  cp "$dir/eval-$best.json" "$dir/eval.json"
+  echo "$best" > "$dir/best-sampler"
+  for cand in "${cands[@]}"; do [ "${cand%%=*}" = "$best" ] && flags=${cand#*=}; done
+  title=$name; [ "$kind" = schedule ] && title="gaussian, $name"
   fcd=$(jq -r '.samples.fcd * 10 | round / 10' "$dir/eval.json")
-  $DDPM sample --checkpoint "$dir" --n 64 "${sampler[@]}" --seed 1 --title "$title: fcd $fcd" --out "$out/grid-${kind}-${name}.png" > /dev/null
+  # shellcheck disable=SC2086
+  $DDPM sample --checkpoint "$dir" --n 64 $flags --seed 1 --title "$title: fcd $fcd" --out "$out/grid-${kind}-${name}.png" > /dev/null
 done
 
-# The table: one line per finished row.
+# The tables: one line per finished row (best sampler), and every candidate's FCD and recall.
+row_json() { jq -r --slurpfile cfg "$1/checkpoint/config.json" --slurpfile prog "$1/checkpoint/progress.json" --arg row "$(basename "$1")" --arg sampler "$2" "$3" "$4"; }
 {
-  echo "| row | noise | schedule | FCD (N = $n) | × floor | precision | recall | class entropy | confident | steps | training time | images/s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| row | noise | schedule | best sampler | FCD ↓ (N = $n) | × floor | p > 0.9 | requested class | precision | recall | class entropy | steps | training time | images/s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for f in "$out"/*/eval.json; do
     dir=$(dirname "$f")
-    jq -r --slurpfile cfg "$dir/checkpoint/config.json" --slurpfile prog "$dir/checkpoint/progress.json" --arg row "$(basename "$dir")" '
-      [$row, $cfg[0].diffusion.noise, $cfg[0].diffusion.schedule,
+    row_json "$dir" "$(cat "$dir/best-sampler")" '
+      [$row, $cfg[0].diffusion.noise, $cfg[0].diffusion.schedule, $sampler,
        (.samples.fcd * 10 | round / 10 | tostring), ((.samples.fcd / .reference.fcd) * 10 | round / 10 | tostring) + "×",
-       (.samples.precision * 100 | round | tostring) + "%", (.samples.recall * 100 | round | tostring) + "%",
-       (.samples.classEntropy * 100 | round / 100 | tostring), (.samples.confidentFraction * 100 | round | tostring) + "%",
+       (.samples.confidentFraction * 100 | round | tostring) + " %",
+       (if .samples.conditionalAccuracy then (.samples.conditionalAccuracy * 100 | round | tostring) + " %" else "" end),
+       (.samples.precision * 100 | round | tostring) + " %", (.samples.recall * 100 | round | tostring) + " %",
+       (.samples.classEntropy * 1000 | round / 1000 | tostring),
        ($prog[0].globalStep | tostring), (($prog[0].elapsedSeconds / 60) * 10 | round / 10 | tostring) + " min",
        ($prog[0].globalStep * $cfg[0].training.batchSize / $prog[0].elapsedSeconds | round | tostring)]
       | "| " + join(" | ") + " |"' "$f"
   done
-  jq -r '"| real MNIST train (floor) | | | \(.reference.fcd * 10 | round / 10) | 1× | \(.reference.precision * 100 | round)% | \(.reference.recall * 100 | round)% | \(.reference.classEntropy * 100 | round / 100) | \(.reference.confidentFraction * 100 | round)% | | | |"' \
+  jq -r '"| real MNIST train (floor) | | | | \(.reference.fcd * 10 | round / 10) | 1× | \(.reference.confidentFraction * 100 | round) % | | \(.reference.precision * 100 | round) % | \(.reference.recall * 100 | round) % | \(.reference.classEntropy * 1000 | round / 1000) | | | |"' \
     "$(ls "$out"/*/eval.json | head -n 1)"
 } > "$out/table.md"
-cat "$out/table.md"
+{
+  echo "| row | sampler | FCD ↓ (N = $n) | precision | recall | s / $n images |"
+  echo "|---|---|---|---|---|---|"
+  for f in "$out"/*/eval-*.json; do
+    dir=$(dirname "$f") label=$(basename "$f" .json); label=${label#eval-}
+    row_json "$dir" "$label" '[$row, $sampler, (.samples.fcd * 10 | round / 10 | tostring), (.samples.precision * 100 | round | tostring) + " %",
+       (.samples.recall * 100 | round | tostring) + " %", (.sampleSeconds // 0 | round | tostring)] | "| " + join(" | ") + " |"' "$f"
+  done
+} > "$out/samplers.md"
+cat "$out/table.md" "$out/samplers.md"

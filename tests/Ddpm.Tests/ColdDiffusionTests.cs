@@ -109,6 +109,34 @@ public class ColdDiffusionTests
     }
 
     [Fact]
+    public void A_perturbation_given_at_sampling_time_reaches_the_defading_start_and_is_removed_from_the_result()
+    {
+        var config = new DiffusionConfig { Noise = "mask", Timesteps = 100, StartPerturbation = 0 };
+        var sampler = (ColdSampler)Samplers.ForConfig(config, new SamplerOptions { Steps = 20, StartPerturbation = 0.1 });
+        Assert.Equal(0.1, sampler.Process.Perturbation);
+        Assert.True(sampler.RemovesPerturbation);
+        using var scope = NewDisposeScope();
+        using (var g = new Generator(2))
+        {
+            // The start is a level per image plus δz: its spread within an image is δ (the level itself is flat).
+            var start = sampler.Process.Start([16, 1, 28, 28], g);
+            Assert.InRange((start.X - start.Perturbation!).flatten(1).std(1).max().item<float>(), 0, 1e-6);
+            Assert.InRange(start.X.flatten(1).std(1).mean().item<float>(), 0.095, 0.105);
+        }
+        // With a perfect restorer Algorithm 2 ends at x_0 + δz + α_T (x_end − x_0); the sampler subtracts δz, and α_T ≤ 10⁻³
+        // with |x_end − x_0| ≤ 1.5 leaves at most 1.5·10⁻³.
+        var x0 = TestDigits.First(3);
+        using var g2 = new Generator(0);
+        var images = sampler.Sample(new OracleRestorer(x0), [3, 1, 28, 28], g2);
+        Assert.True(images.allclose(x0, rtol: 0, atol: 1.6e-3), $"max error {(images - x0).abs().max().item<float>()}");
+        using var g3 = new Generator(0);
+        var kept = new ColdSampler(sampler.Process, 20, removePerturbation: false).Sample(new OracleRestorer(x0), [3, 1, 28, 28], g3);
+        Assert.True((kept - images).abs().max().item<float>() > 0.2, "without the subtraction δz = 0.1·z stays in the result");
+        Assert.Throws<DdpmException>(() => Samplers.ForConfig(new DiffusionConfig(), new SamplerOptions { StartPerturbation = 0.1 }));
+        Assert.Throws<DdpmException>(() => Samplers.ForConfig(config with { ColdVersion = 1 }, new SamplerOptions { StartPerturbation = 0.1 }));
+    }
+
+    [Fact]
     public void Mixture_fit_recovers_a_known_mixture()
     {
         // 0.3 N(−0.8, 0.05²) + 0.7 N(−0.2, 0.1²), 20,000 draws.

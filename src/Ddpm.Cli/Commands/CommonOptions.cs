@@ -115,6 +115,8 @@ internal static class CommonOptions
         private readonly Option<string> _noise = Noise(withDefault: false);
         private readonly Option<string> _weights = OneOf("--weights", "Weights to sample: ema (the exponential moving average, Ho et al. 2020 App. B) or raw (the optimizer's last step)", ["ema", "raw"], "ema");
         private readonly Option<double> _churn = Positive(new Option<double>("--churn") { Description = "heun (edm checkpoints): EDM's S_churn, noise re-injected per step (0 = deterministic)", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<double?> _perturbation = Check(new Option<double?>("--start-perturbation") { Description = "cold (blur and mask checkpoints): σ of the Gaussian perturbation added to the start and removed from the result, in place of the checkpoint's (blur 0.002, mask 0)" },
+            p => p is { } v && (v < 0 || !double.IsFinite(v)) ? $"--start-perturbation must be >= 0, got {v}" : null);
 
         public SamplerSet()
         {
@@ -123,7 +125,7 @@ internal static class CommonOptions
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _precision, _weights, _noise];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _perturbation, _precision, _weights, _noise];
 
         /// <summary>The checkpoint's --weights (EMA by default) in --precision, auto resolved for this CPU (the checkpoint's training
         /// precision need not be the fast one here: weights are fp32 and either precision samples them).</summary>
@@ -141,7 +143,7 @@ internal static class CommonOptions
                 throw new UsageException("--eta applies to --sampler ddim only");
             if (kind is not null && !Sampling.Samplers.Gaussian.Contains(kind) && parse.GetValue(_clip))
                 throw new UsageException($"--clip-x0 applies to --sampler {string.Join(", ", Sampling.Samplers.Gaussian)} only");
-            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!), Churn = parse.GetValue(_churn) };
+            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!), Churn = parse.GetValue(_churn), StartPerturbation = parse.GetValue(_perturbation) };
         }
 
         /// <summary>The sampler for a checkpoint, after checking --noise against it.</summary>

@@ -13,8 +13,11 @@ namespace Ddpm.Diffusion;
 /// <para>Two choices of ddpm's: any T runs their 50 fade factors as T factors of exponent 50/T (the same α at T = 50); and the
 /// widths are scaled by the smallest s ≥ 1 with α_T ≤ 10⁻³ at the farthest pixel, so x_T is x_end, where generation starts
 /// (their setting leaves the outer part of a 128-pixel image unfaded at T; on 28×28 MNIST it gives s = 1.6).</para>
+/// <para>Their defading starts from the level alone (perturbation 0, the default). A perturbation given with
+/// <c>--start-perturbation</c> is carried unchanged into x_0 by Algorithm 2, as blur's is, and is removed at the end as blur's
+/// <c>all_sample</c> does; with δ = 0 that subtraction changes nothing.</para>
 /// </summary>
-public sealed class DefadingDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: false)
+public sealed class DefadingDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: true)
 {
     public const double KernelStd = 0.15, InitialMask = 11, EndLevelRange = 0.5, EndTolerance = 1e-3;
     public const int ReferenceSteps = 50;

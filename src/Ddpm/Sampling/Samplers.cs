@@ -21,6 +21,8 @@ public sealed record SamplerOptions
     public bool ClipX0 { get; init; }
     /// <summary>heun: EDM's S_churn (0 = deterministic, Algorithm 1).</summary>
     public double Churn { get; init; }
+    /// <summary>cold (blur and mask): σ of the start's perturbation δ z in place of the checkpoint's (null = the checkpoint's).</summary>
+    public double? StartPerturbation { get; init; }
 }
 
 /// <summary>Picks the sampler that fits a checkpoint's noise process, and refuses combinations that do not fit.</summary>
@@ -78,6 +80,10 @@ public static class Samplers
         if (kind != SamplerOptions.HeunName && options.Churn != 0) throw new DdpmException("--churn applies to --sampler heun only");
         if (kind != "ddim" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
         if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
+        if (options.StartPerturbation is { } p && (kind != "cold" || diffusion.ColdVersion < 2 || p < 0 || !double.IsFinite(p)))
+            throw new DdpmException(kind != "cold" ? "--start-perturbation applies to blur and mask checkpoints (the cold sampler) only"
+                : diffusion.ColdVersion < 2 ? "--start-perturbation at sampling time needs a checkpoint of cold diffusion version 2 (this one samples as version 1 did)"
+                : $"--start-perturbation must be >= 0, got {p}");
         if (allowed != Gaussian) return NoiseSpecific(diffusion, kind, options);
         var schedule = NoiseSchedule.Create(diffusion.Schedule, diffusion.Timesteps);
         ISampler sampler = kind switch
@@ -93,7 +99,7 @@ public static class Samplers
     /// <summary>Gamma, cold and EDM samplers own their noise process (it holds the degradation operators or σ_data).</summary>
     private static ISampler NoiseSpecific(DiffusionConfig diffusion, string kind, SamplerOptions options)
     {
-        var process = NoiseProcesses.Create(diffusion);
+        var process = NoiseProcesses.Create(options.StartPerturbation is { } p ? diffusion with { StartPerturbation = p } : diffusion);
         return kind switch
         {
             "gamma" => new GammaSampler((GammaDiffusion)process, options.Steps),
