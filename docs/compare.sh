@@ -32,9 +32,9 @@ mkdir -p "$out"
 # Candidate samplers per noise type, LABEL=FLAGS, each at most 100 model calls per image.
 candidates() {
   case $1 in
-    gaussian) echo "dpm++2m-20=--sampler dpm++2m --steps 20" "ddim-20=--sampler ddim --steps 20";;
-    gamma) echo "gamma-ddim-20=--sampler ddim --steps 20" "gamma-ddim-50=--sampler ddim --steps 50" "gamma-100=--sampler gamma --steps 100";;
-    *) echo "cold-50=--steps 50" "cold-100=--steps 100";;
+    gaussian) printf '%s\n' "dpm++2m-20=--sampler dpm++2m --steps 20" "ddim-20=--sampler ddim --steps 20";;
+    gamma) printf '%s\n' "gamma-ddim-20=--sampler ddim --steps 20" "gamma-ddim-50=--sampler ddim --steps 50" "gamma-100=--sampler gamma --steps 100";;
+    *) printf '%s\n' "cold-50=--steps 50" "cold-100=--steps 100";;
   esac
 }
 
@@ -51,7 +51,7 @@ for row in "${rows[@]}"; do
     $DDPM train "${train[@]}" --epochs "$epochs" --preview-every 0 --seed 0 --out "$dir" > "$dir.train.log" 2>&1
     tail -n 3 "$dir.train.log"
   fi
-  read -r -a cands <<< "$(candidates "$noise")"
+  mapfile -t cands < <(candidates "$noise")
   for cand in "${cands[@]}"; do
     label=${cand%%=*} flags=${cand#*=}
     [ -s "$dir/eval-$label.json" ] && continue

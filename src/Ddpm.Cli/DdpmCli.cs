@@ -17,6 +17,8 @@ public static class DdpmCli
         root.Add(BenchCommand.Create());
         root.Add(PlotCommand.Create());
         root.Add(ShapesCommand.Create());
+        root.Add(ExportCommand.Create());
+        root.Add(ImportCommand.Create());
         return root;
     }
 

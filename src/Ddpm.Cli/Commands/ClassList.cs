@@ -1,5 +1,3 @@
-using Ddpm.Model;
-
 namespace Ddpm.Cli.Commands;
 
 /// <summary>Class lists on the command line: "7", "0-9", "1,4,7".</summary>
@@ -18,12 +16,12 @@ internal static class ClassList
     }
 
     /// <summary>The classes, if the model is conditional and knows them all; otherwise a one-line error.</summary>
-    public static IReadOnlyList<int> Check(IReadOnlyList<int> classes, UNetConfig model, string option)
+    public static IReadOnlyList<int> Check(IReadOnlyList<int> classes, ModelInfo model, string option)
     {
         if (!model.IsConditional)
             throw new DdpmException($"{option} needs a class-conditional checkpoint (train with --conditional); this one is unconditional");
-        if (classes.FirstOrDefault(c => c < 0 || c >= model.NumClasses, -1) is var bad and >= 0)
-            throw new UsageException($"{option}: class {bad} is outside 0..{model.NumClasses - 1}");
+        if (classes.FirstOrDefault(c => c < 0 || c >= model.ClassCount, -1) is var bad and >= 0)
+            throw new UsageException($"{option}: class {bad} is outside 0..{model.ClassCount - 1}");
         return classes;
     }
 }

@@ -101,7 +101,7 @@ internal static class CommonOptions
         return option;
     }
 
-    public static Sampling.SigmaKind ParseSigma(string value) => value == "beta-tilde" ? Sampling.SigmaKind.BetaTilde : Sampling.SigmaKind.Beta;
+    public static SigmaKind ParseSigma(string value) => value == "beta-tilde" ? SigmaKind.BetaTilde : SigmaKind.Beta;
 
     /// <summary>--sampler, --steps, --eta, --sigma, --precision and --noise, shared by sample and eval.</summary>
     public sealed class SamplerSet
@@ -120,23 +120,30 @@ internal static class CommonOptions
 
         public SamplerSet()
         {
-            _kind.AcceptOnlyFromAmong([.. Sampling.SamplerOptions.Names]);
+            _kind.AcceptOnlyFromAmong([.. SamplerOptions.Names]);
             _precision.AcceptOnlyFromAmong(PrecisionNames.WithAuto);
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
         public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _perturbation, _precision, _weights, _noise];
 
-        /// <summary>The checkpoint's --weights (EMA by default) in --precision, auto resolved for this CPU (the checkpoint's training
-        /// precision need not be the fast one here: weights are fp32 and either precision samples them).</summary>
-        public UNet LoadModel(ParseResult parse, string checkpointDir)
+        /// <summary>The checkpoint (--checkpoint, else the newest under runs/) with its --weights (EMA by default) in --precision, auto
+        /// resolved for this CPU (weights are fp32 and either precision samples them); --noise, if given, must be the checkpoint's.</summary>
+        public DiffusionModel LoadModel(ParseResult parse, string? checkpoint)
         {
-            var model = Training.Checkpoint.LoadModel(checkpointDir, ema: parse.GetValue(_weights) == "ema");
-            model.Precision = PrecisionNames.Resolve(parse.GetValue(_precision)!);
+            var model = DiffusionModel.Load(checkpoint ?? Training.Checkpoint.Newest("runs"),
+                new LoadOptions { UseEma = parse.GetValue(_weights) == "ema", Precision = parse.GetValue(_precision)! });
+            if (parse.GetValue(_noise) is { } noise && noise != model.Info.Noise)
+            {
+                model.Dispose();
+                throw new DdpmException($"{model.Info.CheckpointDirectory} was trained with {model.Info.Noise} noise, not {noise}");
+            }
+            try { model.DescribeSampler(Read(parse)); } // a sampler that does not fit the checkpoint: one line, before any work
+            catch { model.Dispose(); throw; }
             return model;
         }
 
-        public Sampling.SamplerOptions Read(ParseResult parse)
+        public SamplerOptions Read(ParseResult parse)
         {
             var kind = parse.GetValue(_kind);
             if (kind != "ddim" && parse.GetResult(_eta) is { Implicit: false })
@@ -144,14 +151,6 @@ internal static class CommonOptions
             if (kind is not null && !Sampling.Samplers.Gaussian.Contains(kind) && parse.GetValue(_clip))
                 throw new UsageException($"--clip-x0 applies to --sampler {string.Join(", ", Sampling.Samplers.Gaussian)} only");
             return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!), Churn = parse.GetValue(_churn), StartPerturbation = parse.GetValue(_perturbation) };
-        }
-
-        /// <summary>The sampler for a checkpoint, after checking --noise against it.</summary>
-        public Sampling.ISampler Create(ParseResult parse, string checkpointDir, Training.RunConfig config)
-        {
-            if (parse.GetValue(_noise) is { } noise && noise != config.Diffusion.Noise)
-                throw new DdpmException($"{checkpointDir} was trained with {config.Diffusion.Noise} noise, not {noise}");
-            return Sampling.Samplers.ForConfig(config.Diffusion, Read(parse));
         }
     }
 

@@ -55,58 +55,48 @@ internal static class EvalCommand
         if (parse.GetValue(Json) is { } jsonPath) OutputPath.EnsureWritable(jsonPath);
 
         // Check every input before the slow parts (sampling, embedding the test set).
-        var dir = checkpoint is null ? null : Checkpoint.Resolve(checkpoint);
-        var config = dir is null ? null : Checkpoint.ReadConfig(dir);
-        var dataDir = config is not null && parse.GetResult(DataDir) is not { Implicit: false } ? config.Data.Path : parse.GetValue(DataDir)!;
-        using var classifier = FeatureClassifier.Load(parse.GetValue(Classifier) ?? FeatureClassifier.DefaultPath(dataDir));
-        var info = classifier.Info;
-        if (config is not null) SampleEvaluator.CheckModel(info, config.Model, dir!);
-        var (train, test, _) = DataSources.LoadLabelledSplits(dataDir, info.ImageSize, info.Channels);
-        using var trainSet = train;
-        using var testSet = test;
-        using var scope = NewDisposeScope();
+        using var model = checkpoint is null ? null : Sampler.LoadModel(parse, checkpoint);
+        var dataDir = model is not null && parse.GetResult(DataDir) is not { Implicit: false } ? model.Info.TrainingData : parse.GetValue(DataDir)!;
+        using var evaluator = QualityEvaluator.Open(dataDir, parse.GetValue(Classifier), model);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var evaluator = new SampleEvaluator(classifier, testSet);
         var reports = new List<QualityReport>();
         if (samples is not null)
         {
             if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
                 throw new UsageException("--guidance and --digits apply to --checkpoint");
-            var images = samples.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? NpzReader.Load(samples) : GridReader.Load(samples, info.ImageSize, channels: info.Channels);
-            SampleEvaluator.CheckInput(info, images, samples);
-            reports.Add(evaluator.Evaluate(Path.GetFileName(samples), images));
+            using var images = evaluator.ReadSamples(samples);
+            reports.Add(evaluator.Score(Path.GetFileName(samples), images));
         }
         else
         {
-            var sampler = Sampler.Create(parse, dir!, config!);
-            using var model = Sampler.LoadModel(parse, dir!);
+            var info = model!.Info;
             int n = parse.GetValue(Count);
-            var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(dir!)));
-            Tensor? labels = null;
-            double[] scales = [0];
-            if (config!.Model.IsConditional)
+            var run = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(info.CheckpointDirectory)));
+            var request = new GenerationRequest { Count = n, Seed = parse.GetValue(Seed), Sampler = Sampler.Read(parse), BatchSize = parse.GetValue(BatchSize) };
+            double?[] scales = [null];
+            if (info.IsConditional)
             {
-                int[] classes = Enumerable.Range(0, config.Model.NumClasses).ToArray();
+                int[] classes = Enumerable.Range(0, info.ClassCount).ToArray();
                 if (parse.GetValue(Digits) is { } spec) ClassList.TryParse(spec, out classes);
-                labels = Generation.Cycling(ClassList.Check(classes, config.Model, "--digits"), n);
-                scales = [Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir!).GlobalStep)];
-                if (parse.GetValue(Guidance) is { } text) TryParseScales(text, out scales);
+                request = request with { Classes = ClassList.Check(classes, info, "--digits") };
+                scales = [info.DefaultGuidance];
+                if (parse.GetValue(Guidance) is { } text && TryParseScales(text, out var given)) scales = [.. given.Select(w => (double?)w)];
             }
             else if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
-                ClassList.Check([], config.Model, parse.GetValue(Guidance) is not null ? "--guidance" : "--digits"); // throws: unconditional
-            foreach (double w in scales)
+                ClassList.Check([], info, parse.GetValue(Guidance) is not null ? "--guidance" : "--digits"); // throws: unconditional
+            foreach (var w in scales)
             {
-                using var generator = new Generator((ulong)parse.GetValue(Seed)); // the same x_T for every w
-                output.WriteLine($"Sampling {n} images from {dir} ({Samplers.Describe(sampler)}, {model.Precision.Name()}{(labels is null ? "" : $", guidance w = {w}")})...");
-                var images = SamplingView.Generate(model, sampler, n, new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = w }, generator, output);
-                reports.Add(evaluator.Evaluate(labels is null ? $"{run} (seed {parse.GetValue(Seed)})" : $"{run}, w = {w.ToString(CultureInfo.InvariantCulture)}", images, labels));
+                // The same seed, so the same x_T, for every w.
+                output.WriteLine($"Sampling {n} images from {info.CheckpointDirectory} ({model.DescribeSampler(request.Sampler)}, {model.Precision}{(w is null ? "" : $", guidance w = {w}")})...");
+                using var images = SamplingView.Generate(model, request with { Guidance = w }, output);
+                reports.Add(evaluator.Score(w is null ? $"{run} (seed {request.Seed})" : $"{run}, w = {w.Value.ToString(CultureInfo.InvariantCulture)}", images));
             }
         }
         double sampleSeconds = clock.Elapsed.TotalSeconds;
-        var floor = evaluator.Reference(trainSet, reports[0].N);
+        var floor = evaluator.Floor(reports[0].N);
         Print(output, [.. reports, floor]);
-        if (reports.Any(r => r.AccuracyPerClass is not null)) PrintAccuracy(output, reports, classifier.Classes);
+        if (reports.Any(r => r.AccuracyPerClass is not null)) PrintAccuracy(output, reports, evaluator.ClassCount);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FCD depends on N; compare at equal N. Ratio to the real-data floor: {string.Join(", ", reports.Select(r => (r.Fcd / Math.Max(floor.Fcd, 1e-12)).ToString("F2", CultureInfo.InvariantCulture) + "x"))}. Time: {sampleSeconds:F0} s to get and score samples, {clock.Elapsed.TotalSeconds - sampleSeconds:F0} s for the floor."));
         if (parse.GetValue(Json) is { } json)
@@ -131,12 +121,8 @@ internal static class EvalCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var dataDir = parse.GetValue(data)!;
-            using var model = FeatureClassifier.Load(parse.GetValue(classifier) ?? FeatureClassifier.DefaultPath(dataDir));
-            var (trainSet, testSet, _) = DataSources.LoadLabelledSplits(dataDir, model.Info.ImageSize, model.Info.Channels);
-            using var train = trainSet;
-            using var test = testSet;
-            using var evaluator = new SampleEvaluator(model, test);
-            Print(output, evaluator.ReferenceTable(train, parse.GetValue(n)));
+            using var evaluator = QualityEvaluator.Open(dataDir, parse.GetValue(classifier));
+            Print(output, evaluator.ReferenceTable(parse.GetValue(n)));
             return ExitCodes.Success;
         });
         return command;

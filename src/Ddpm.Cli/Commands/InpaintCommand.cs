@@ -54,60 +54,48 @@ internal static class InpaintCommand
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 
-        var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
-        var config = Checkpoint.ReadConfig(dir);
-        RePaint repaint;
-        try { repaint = RePaint.ForConfig(config.Diffusion, parse.GetValue(JumpLength), parse.GetValue(JumpCount), parse.GetValue(Steps)); }
-        catch (DdpmException e) { throw new DdpmException($"{dir}: {e.Message}"); }
-        using var model = Checkpoint.LoadModel(dir);
-        model.Precision = PrecisionNames.Auto(); // the fast one on this CPU (weights are fp32 either way)
-        int size = config.Model.ImageSize;
-
+        using var model = DiffusionModel.Load(parse.GetValue(CheckpointPath) ?? Checkpoint.Newest("runs"));
+        var info = model.Info;
+        int size = info.ImageSize, n = parse.GetValue(Count);
         using var scope = NewDisposeScope();
         Tensor image;
         string source;
         if (imagePath is not null)
         {
-            (image, var notes) = InputImage.Load(imagePath, size, config.Model.ImageChannels);
-            foreach (var note in notes) output.WriteLine($"Note: {imagePath}: {note}");
+            image = Images.LoadImage(imagePath, info, note => output.WriteLine($"Note: {imagePath}: {note}"));
             source = imagePath;
         }
         else
         {
-            using var test = ImageDataset.Load(parse.GetValue(DataDir)!, DatasetSplit.Test);
             int k = testIndex!.Value;
-            if (k < 0 || k >= test.Count) throw new UsageException($"--from-test must be in 0..{test.Count - 1}, got {k}");
-            if (test.Height != size || test.Channels != config.Model.ImageChannels)
-                throw new DdpmException($"test images are {test.Channels}x{test.Height}x{test.Width} but the model expects {config.Model.ImageChannels}x{size}x{size}");
-            image = test.Images.narrow(0, k, 1).clone();
-            source = $"MNIST test digit {k} (label {test.Labels[k].item<long>()})";
+            (image, int label) = Images.TestImage(parse.GetValue(DataDir)!, k, info);
+            source = $"MNIST test digit {k} (label {label})";
         }
         Tensor mask;
-        if (maskPath is not null) mask = InputImage.LoadMask(maskPath, size);
+        if (maskPath is not null) mask = Images.LoadMask(maskPath, size);
         else if (rectText is not null)
         {
             TryParseRect(rectText, out var r);
-            mask = InputImage.RectangleMask(size, r[0], r[1], r[2], r[3]);
+            mask = Images.RectangleMask(size, r[0], r[1], r[2], r[3]);
         }
-        else mask = InputImage.RectangleMask(size, 0, size / 2, size, size - size / 2); // the lower half is missing
+        else mask = Images.RectangleMask(size, 0, size / 2, size, size - size / 2); // the lower half is missing
         double knownFraction = mask.mean().item<float>();
 
-        int n = parse.GetValue(Count);
-        var known = image.expand(n, -1, -1, -1).contiguous();
-        using var guided = parse.GetValue(Digit) is int digit
-            ? new GuidedModel(model, Generation.Cycling(ClassList.Check([digit], model.Config, "--digit"), n),
-                parse.GetValue(Guidance) ?? Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir).GlobalStep))
-            : null;
-        output.WriteLine($"Inpainting {source}: {100 * (1 - knownFraction):F0}% of the pixels to fill, {n} completion(s); RePaint S = {repaint.Timesteps.Count - 1} steps, j = {repaint.JumpLength}, r = {repaint.JumpCount}: {repaint.Steps} model calls per image");
-        using var generator = new Generator((ulong)parse.GetValue(Seed));
+        int? digit = parse.GetValue(Digit) is int d ? ClassList.Check([d], info, "--digit")[0] : null;
+        var request = new InpaintRequest
+        {
+            Image = image, Mask = mask, Count = n, Steps = parse.GetValue(Steps), JumpLength = parse.GetValue(JumpLength), Resamplings = parse.GetValue(JumpCount),
+            Class = digit, Guidance = parse.GetValue(Guidance), Seed = parse.GetValue(Seed),
+        };
+        string method = model.DescribeInpainting(request);
+        output.WriteLine($"Inpainting {source}: {100 * (1 - knownFraction):F0}% of the pixels to fill, {n} completion(s); {method}");
         var started = DateTime.UtcNow;
-        var epsilonModel = guided ?? (nn.Module<Tensor, Tensor, Tensor>)model;
-        var result = Display.SamplingView.WithProgress("RePaint", repaint.Steps, output,
-            progress => repaint.Inpaint(epsilonModel, known, mask, generator, progress));
+        GeneratedImages? completions = null;
+        Display.SamplingView.WithProgress("RePaint", model.InpaintModelCalls(request), output, progress => (completions = model.Inpaint(request, progress)).Images);
+        using var result = completions!;
 
         // Row: input, masked input (missing pixels mid-gray), completions.
-        var masked = image * mask;
-        ImageGrid.Save(cat([image, masked, result], 0), outPath, columns: n + 2, scale: parse.GetValue(Scale));
+        Images.SavePng(cat([image, image * mask, result.Images], 0), outPath, columns: n + 2, scale: parse.GetValue(Scale));
         output.WriteLine($"Wrote {outPath} (input, masked input, {n} completion(s); {(DateTime.UtcNow - started).TotalSeconds:F1} s)");
         return ExitCodes.Success;
     }

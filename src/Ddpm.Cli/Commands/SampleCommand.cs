@@ -60,49 +60,38 @@ internal static class SampleCommand
         if (parse.GetResult(GifEvery) is { Implicit: false } && gifPath is null) throw new UsageException("--gif-every needs --gif");
         if (parse.GetValue(TrajectoryT) is not null && stripPath is null) throw new UsageException("--trajectory-t needs --trajectory");
 
-        var dir = parse.GetValue(CheckpointPath) is { } given ? Checkpoint.Resolve(given) : Checkpoint.Newest("runs");
-        var config = Checkpoint.ReadConfig(dir);
-        var sampler = Sampler.Create(parse, dir, config);
-        using var model = Sampler.LoadModel(parse, dir);
-
-        int n = parse.GetValue(Count), columns = parse.GetValue(Columns);
-        double guidance = parse.GetValue(Guidance) ?? Generation.DefaultGuidanceFor(Checkpoint.ReadProgress(dir).GlobalStep);
-        using var scope = NewDisposeScope();
-        Tensor? labels = null;
+        using var model = Sampler.LoadModel(parse, parse.GetValue(CheckpointPath));
+        var info = model.Info;
+        int n = parse.GetValue(Count), columns = parse.GetValue(Columns), scale = parse.GetValue(Scale);
+        var request = new GenerationRequest
+        {
+            Count = n, Seed = parse.GetValue(Seed), Sampler = Sampler.Read(parse), Guidance = parse.GetValue(Guidance), BatchSize = parse.GetValue(BatchSize),
+        };
         string what = $"{n} images";
-        int? single = parse.GetValue(Digit);
-        if (parse.GetValue(ClassName) is { } name)
+        double guidance = request.Guidance ?? info.DefaultGuidance;
+        if (parse.GetValue(ClassName) is { } name || parse.GetValue(Digit) is not null)
         {
-            ClassList.Check([], model.Config, "--class"); // throws for an unconditional checkpoint
-            single = config.Data.ClassIndex(name, model.Config.NumClasses);
-        }
-        if (single is int label)
-        {
-            var classes = ClassList.Check([label], model.Config, parse.GetValue(ClassName) is null ? "--digit" : "--class");
-            labels = Generation.Cycling(classes, n);
-            what = $"{n} images of class {label}{(config.Data.ClassNames is { } names && label < names.Length ? $" ({names[label]})" : "")}, guidance w = {guidance}";
+            var option = parse.GetValue(ClassName) is null ? "--digit" : "--class";
+            ClassList.Check([], info, option); // an unconditional checkpoint: one line naming the option
+            int label = parse.GetValue(ClassName) is { } given ? model.ClassIndex(given) : ClassList.Check([parse.GetValue(Digit)!.Value], info, option)[0];
+            request = request with { Classes = [label] };
+            what = $"{n} images of class {label}{(info.ClassNames is { } names && label < names.Count ? $" ({names[label]})" : "")}, guidance w = {guidance}";
         }
         else if (parse.GetValue(Digits) is { } spec)
         {
             ClassList.TryParse(spec, out var parsed);
-            var classes = ClassList.Check(parsed, model.Config, "--digits");
-            labels = Generation.RowsOf(classes, n);
+            var classes = ClassList.Check(parsed, info, "--digits");
+            request = request with { ClassRows = classes };
             what = $"{classes.Count} rows of {n} (classes {string.Join(",", classes)}), guidance w = {guidance}";
-            n *= classes.Count;
-            if (columns == 0) columns = parse.GetValue(Count);
+            if (columns == 0) columns = n;
         }
-        else if (model.Config.IsConditional)
-        {
-            labels = Generation.Default(model.Config, n, guidance).Labels;
-            what = $"{n} images, classes 0-{model.Config.NumClasses - 1} in turn, guidance w = {guidance}";
-        }
+        else if (info.IsConditional) what = $"{n} images, classes 0-{info.ClassCount - 1} in turn, guidance w = {guidance}";
         else if (parse.GetValue(Guidance) is not null)
             throw new UsageException("--guidance applies to conditional checkpoints (trained with --conditional)");
 
-        int T = config.Diffusion.Timesteps;
-        int[] gifTimes = gifPath is null ? []
-            : TrajectoryRecorder.EveryKSteps(sampler, parse.GetValue(GifEvery) is var k and > 0 ? k : Math.Max(1, (int)Math.Ceiling(sampler.Steps / 50.0)));
-        int[] stripTimes = [];
+        int T = info.Timesteps;
+        if (gifPath is not null)
+            request = request with { FramesEvery = parse.GetValue(GifEvery) is var k and > 0 ? k : Math.Max(1, (int)Math.Ceiling((model.SamplerStates(request.Sampler).Count - 1) / 50.0)) };
         if (stripPath is not null)
         {
             int[] requested = [T, 3 * T / 4, T / 2, 3 * T / 10, T / 10, T / 20, T / 50, 0];
@@ -111,35 +100,28 @@ internal static class SampleCommand
                 NoiseDemoCommand.TryParseSteps(tText, out requested);
                 if (requested.FirstOrDefault(t => t < 0 || t > T, -1) is var bad and >= 0) throw new UsageException($"--trajectory-t value {bad} is outside 0..{T}");
             }
-            stripTimes = TrajectoryRecorder.NearestStates(sampler, requested);
+            request = request with { SnapshotsNear = requested };
         }
-        using var recorder = gifTimes.Length + stripTimes.Length > 0 ? new TrajectoryRecorder(gifTimes.Concat(stripTimes)) : null;
 
-        output.WriteLine($"Sampling {what} from {dir} ({config.Model.Preset}, {config.Diffusion.Describe()}, T = {T}; {Samplers.Describe(sampler)}, {model.Precision.Name()})");
-        using var generator = new Generator((ulong)parse.GetValue(Seed));
+        output.WriteLine($"Sampling {what} from {info.CheckpointDirectory} ({info.Summary}; {model.DescribeSampler(request.Sampler)}, {model.Precision})");
         var started = DateTime.UtcNow;
-        var options = new GenerationOptions { BatchSize = parse.GetValue(BatchSize), Labels = labels, Guidance = guidance, Recorder = recorder };
-        var images = SamplingView.Generate(model, sampler, n, options, generator, output);
-        if (parse.GetValue(Title) is { } title) LabelledGrid.SaveTitled(images, outPath, title, columns, parse.GetValue(Scale));
-        else ImageGrid.Save(images, outPath, columns, scale: parse.GetValue(Scale));
+        using var images = SamplingView.Generate(model, request, output);
+        images.SavePng(outPath, columns, scale, parse.GetValue(Title));
         output.WriteLine($"Wrote {outPath} ({(DateTime.UtcNow - started).TotalSeconds:F1} s)");
         if (npzPath is not null)
         {
-            NpzWriter.Save(images, npzPath);
-            output.WriteLine($"Wrote {npzPath} (arr_0: {n}x{config.Model.ImageSize}x{config.Model.ImageSize}x{config.Model.ImageChannels} uint8)");
+            images.SaveNpz(npzPath);
+            output.WriteLine($"Wrote {npzPath} (arr_0: {images.Count}x{info.ImageSize}x{info.ImageSize}x{info.Channels} uint8)");
         }
         if (gifPath is not null)
         {
-            AnimatedGif.Save(gifTimes.Select(recorder!.Frame).ToList(), gifPath, columns, parse.GetValue(Scale));
-            output.WriteLine($"Wrote {gifPath} ({gifTimes.Length} frames, t = {gifTimes[0]} to 0)");
+            images.SaveGif(gifPath, columns, scale);
+            output.WriteLine($"Wrote {gifPath} ({images.Frames.Count} frames, t = {images.Frames[0]} to 0)");
         }
         if (stripPath is not null)
         {
-            int rows = Math.Min(n, TrajectoryRows);
-            // One row per image, one column per t.
-            var tiles = stack(stripTimes.Select(t => recorder!.Frame(t).narrow(0, 0, rows)).ToArray(), 1).flatten(0, 1);
-            ImageGrid.Save(tiles, stripPath, columns: stripTimes.Length, scale: parse.GetValue(Scale));
-            output.WriteLine($"Wrote {stripPath} ({rows} image(s) x t = {string.Join(",", stripTimes)})");
+            images.SaveSnapshots(stripPath, TrajectoryRows, scale);
+            output.WriteLine($"Wrote {stripPath} ({Math.Min(images.Count, TrajectoryRows)} image(s) x t = {string.Join(",", images.Snapshots)})");
         }
         return ExitCodes.Success;
     }

@@ -79,17 +79,12 @@ internal static class TrainCommand
         CommonOptions.ApplyThreads(parse.GetValue(Threads));
         var output = parse.InvocationConfiguration.Output;
         var resume = parse.GetValue(Resume);
-        Trainer trainer;
-        ImageDataset data;
+        TrainingRun run;
         if (resume is not null)
         {
             var clash = FixedByCheckpoint.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
             if (clash is not null) throw new UsageException($"{clash.Name} cannot be combined with --resume: the checkpoint fixes it");
-            var dir = Checkpoint.Resolve(resume);
-            var config = Checkpoint.ReadConfig(dir);
-            data = DataSources.Load(config.Data.Path, DatasetSplit.Train, config.Data.Subset, config.Data.ImageSize, config.Data.Channels).Data;
-            trainer = Trainer.Resume(dir, data);
-            output.WriteLine($"Resuming {trainer.RunDir} at epoch {trainer.Progress.Epoch + 1}, step {trainer.Progress.StepInEpoch} (global step {trainer.Progress.GlobalStep})");
+            run = TrainingRun.Resume(resume);
         }
         else
         {
@@ -100,110 +95,41 @@ internal static class TrainCommand
                 throw new UsageException("--gamma-theta0 applies to --noise gamma only");
             if (parse.GetResult(StartPerturbation) is { Implicit: false } && Diffusion.NoiseProcesses.UsesBetaSchedule(noise))
                 throw new UsageException("--start-perturbation applies to --noise blur and mask only");
-            var recipe = Recipes.Get(parse.GetValue(Recipe)!);
-            bool gaussian = noise == Diffusion.GaussianDiffusion.ProcessName;
-            if (!gaussian && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
+            if (noise != Diffusion.GaussianDiffusion.ProcessName && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
                 throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
-            var (prediction, minSnr, lrSchedule, arch, conditional) = recipe.Resolve(parse.GetValue(PredictionType), parse.GetValue(MinSnr), parse.GetValue(LrSchedule), parse.GetValue(Arch), parse.GetValue(Conditional));
-            var dataDir = parse.GetValue(DataDir)!;
-            var loaded = DataSources.Load(dataDir, DatasetSplit.Train, parse.GetValue(Subset), parse.GetValue(ImageSize), parse.GetValue(Channels));
-            data = loaded.Data;
-            if (loaded.Skipped.Count > 0)
-                output.WriteLine($"Skipped {loaded.Skipped.Count} unreadable file(s): {string.Join("; ", loaded.Skipped.Take(5).Select(f => $"{f.File} ({f.Reason})"))}{(loaded.Skipped.Count > 5 ? "; ..." : "")}");
-            foreach (var warning in loaded.Warnings) output.WriteLine($"Warning: {dataDir}: {warning}");
-            if (data.Count < parse.GetValue(BatchSize))
-                output.WriteLine($"Note: {data.Count} image(s) is fewer than --batch-size {parse.GetValue(BatchSize)}: every step trains on all of them");
-            if (!loaded.Labelled && conditional)
-            {
-                if (parse.GetValue(Conditional) is true) throw new UsageException($"--conditional needs labels: {dataDir} has no class folders");
-                conditional = false; // the recipe's default, on data without labels
-                output.WriteLine($"{dataDir} has no class folders: training an unconditional model");
-            }
-            var config = new RunConfig
-            {
-                Model = Architectures.Apply(UNetConfig.FromPreset(parse.GetValue(Preset)!, data.Height, data.Channels)
-                    .Resized(parse.GetValue(BaseChannels), parse.GetValue(BlocksPerLevel)), arch) with
-                {
-                    NumClasses = conditional ? loaded.ClassCount() : 0,
-                },
-                Diffusion = new DiffusionConfig
-                {
-                    Noise = parse.GetValue(Noise)!,
-                    Schedule = parse.GetValue(Schedule)!,
-                    Timesteps = parse.GetValue(Timesteps),
-                    GammaTheta0 = parse.GetValue(GammaTheta0),
-                    StartPerturbation = parse.GetValue(StartPerturbation),
-                    // Other noise types have their own target: the recipe's Gaussian objective does not apply to them.
-                    Prediction = gaussian ? prediction : Diffusion.Predictions.EpsilonPrediction.PredictionName,
-                    MinSnrGamma = gaussian ? minSnr : null,
-                    Immiscible = parse.GetValue(Immiscible),
-                },
-                Data = new DataConfig
-                {
-                    Path = dataDir, Subset = parse.GetValue(Subset), Count = data.Count, ImageSize = data.Height, Channels = data.Channels,
-                    ClassNames = loaded.ClassNames.Count > 0 ? [.. loaded.ClassNames] : null,
-                },
-                Training = new OptimConfig
-                {
-                    BatchSize = parse.GetValue(BatchSize),
-                    LearningRate = parse.GetValue(LearningRate),
-                    AdamBeta2 = parse.GetValue(AdamBeta2),
-                    WarmupSteps = parse.GetValue(Warmup),
-                    LrSchedule = lrSchedule,
-                    EmaDecay = parse.GetValue(EmaDecay),
-                    Seed = parse.GetValue(Seed),
-                    Precision = PrecisionNames.Resolve(parse.GetValue(Precision)!).Name(),
-                    LabelDrop = parse.GetValue(LabelDrop),
-                },
-            };
-            if (parse.GetResult(LabelDrop) is { Implicit: false } && !config.Model.IsConditional)
+            if (parse.GetResult(LabelDrop) is { Implicit: false } && !(parse.GetValue(Conditional) ?? Recipes.Get(parse.GetValue(Recipe)!).Conditional))
                 throw new UsageException("--label-drop applies to --conditional training only");
-            if (data.Height != data.Width) throw new DdpmException($"{dataDir}: images must be square, got {data.Height}x{data.Width}");
-            var runDir = parse.GetValue(Out) ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
-            if (File.Exists(Path.Combine(runDir, Checkpoint.FolderName, Checkpoint.ConfigFile)))
-                throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
-            trainer = Trainer.Create(runDir, config, data);
-            output.WriteLine($"Training {(config.Model.IsConditional ? $"class-conditional ({config.Model.NumClasses} classes) " : "")}{config.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {dataDir}; " +
-                             $"{trainer.Config.Diffusion.Describe()}{trainer.Config.Diffusion.DescribeObjective()}, T = {config.Diffusion.Timesteps}, {config.Training.Precision}, {config.Training.LrSchedule} learning rate; run folder {runDir}");
-        }
-
-        using var ownedData = data;
-        using var ownedTrainer = trainer; // disposed (its run lock released) on every path from here
-        int evalEvery = parse.GetValue(EvalEvery);
-        var dataConfig = trainer.Config.Data;
-        using var classifier = evalEvery > 0 ? FeatureClassifier.Load(parse.GetValue(Classifier) ?? FeatureClassifier.DefaultPath(dataConfig.Path)) : null;
-        if (classifier is not null) SampleEvaluator.CheckModel(classifier.Info, trainer.Config.Model, "--eval-every");
-        using var testSet = classifier is null ? null : TestSet(dataConfig);
-        using var evaluator = classifier is not null ? new SampleEvaluator(classifier, testSet!) : null;
-        using (var stop = new StopSignal())
-        {
-            var minutes = parse.GetValue(MaxMinutes);
-            var options = new TrainerOptions
+            run = TrainingRun.Start(new TrainingRequest
             {
-                Epochs = parse.GetValue(Epochs),
-                PreviewEvery = parse.GetValue(PreviewEvery),
-                TimeLimit = minutes > 0 ? TimeSpan.FromMinutes(minutes) : null,
-                CheckpointEvery = parse.GetValue(CheckpointMinutes) is > 0 and var every ? TimeSpan.FromMinutes(every) : null,
-                EvalEvery = evalEvery,
-                Evaluation = evaluator is null ? null : new TrainingEvaluation(evaluator, parse.GetValue(EvalN)),
-                Sampler = new SamplerOptions { Steps = parse.GetValue(PreviewSteps) },
-            };
-            var result = TrainingView.Run(trainer, options, stop.Token, output);
-            output.WriteLine(result.Outcome switch
-            {
-                TrainingOutcome.Interrupted => $"Interrupted: checkpoint saved to {result.CheckpointPath}; continue with: ddpm train --resume {trainer.RunDir} --epochs {options.Epochs}",
-                TrainingOutcome.TimeLimit => $"Time limit reached: checkpoint saved to {result.CheckpointPath}",
-                _ => $"Done: {result.Progress.Epoch} epoch(s), {result.Progress.GlobalStep} steps, last loss {result.Progress.LastLoss:F4}; checkpoint {result.CheckpointPath}",
+                Data = parse.GetValue(DataDir)!, RunDirectory = parse.GetValue(Out), Subset = parse.GetValue(Subset), ImageSize = parse.GetValue(ImageSize), Channels = parse.GetValue(Channels),
+                Recipe = parse.GetValue(Recipe)!, Prediction = parse.GetValue(PredictionType), MinSnrGamma = parse.GetValue(MinSnr), LrSchedule = parse.GetValue(LrSchedule),
+                Architecture = parse.GetValue(Arch), Conditional = parse.GetValue(Conditional),
+                Noise = noise, Schedule = parse.GetValue(Schedule)!, Timesteps = parse.GetValue(Timesteps), GammaTheta0 = parse.GetValue(GammaTheta0),
+                StartPerturbation = parse.GetValue(StartPerturbation), Immiscible = parse.GetValue(Immiscible),
+                Preset = parse.GetValue(Preset)!, BaseChannels = parse.GetValue(BaseChannels), BlocksPerLevel = parse.GetValue(BlocksPerLevel),
+                BatchSize = parse.GetValue(BatchSize), LearningRate = parse.GetValue(LearningRate), AdamBeta2 = parse.GetValue(AdamBeta2), WarmupSteps = parse.GetValue(Warmup),
+                EmaDecay = parse.GetValue(EmaDecay), Seed = parse.GetValue(Seed), Precision = parse.GetValue(Precision)!, LabelDrop = parse.GetResult(LabelDrop) is { Implicit: false } ? parse.GetValue(LabelDrop) : null,
             });
-            return result.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
         }
-    }
 
-    private static ImageDataset TestSet(DataConfig data)
-    {
-        var (train, test, _) = DataSources.LoadLabelledSplits(data.Path, data.ImageSize, data.Channels);
-        train.Dispose();
-        return test;
+        using var ownedRun = run; // disposed (its run lock released) on every path from here
+        foreach (var note in run.Notes) output.WriteLine(note);
+        output.WriteLine(run.Summary);
+        using var stop = new StopSignal();
+        var schedule = new TrainingSchedule
+        {
+            Epochs = parse.GetValue(Epochs), MaxMinutes = parse.GetValue(MaxMinutes), PreviewEvery = parse.GetValue(PreviewEvery),
+            CheckpointMinutes = parse.GetValue(CheckpointMinutes), EvalEvery = parse.GetValue(EvalEvery), EvalImages = parse.GetValue(EvalN),
+            Classifier = parse.GetValue(Classifier), PreviewSteps = parse.GetValue(PreviewSteps),
+        };
+        var result = TrainingView.Run(run, schedule, stop.Token, output);
+        output.WriteLine(result.Outcome switch
+        {
+            TrainingOutcome.Interrupted => $"Interrupted: checkpoint saved to {result.CheckpointPath}; continue with: ddpm train --resume {run.RunDirectory} --epochs {schedule.Epochs}",
+            TrainingOutcome.TimeLimit => $"Time limit reached: checkpoint saved to {result.CheckpointPath}",
+            _ => $"Done: {result.Progress.Epoch} epoch(s), {result.Progress.GlobalStep} steps, last loss {result.Progress.LastLoss:F4}; checkpoint {result.CheckpointPath}",
+        });
+        return result.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
     }
 
     /// <summary>Turns Ctrl+C and SIGTERM into a cancellation the trainer honours after the current step.</summary>

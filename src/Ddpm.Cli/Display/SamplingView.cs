@@ -8,16 +8,21 @@ namespace Ddpm.Cli.Display;
 /// <summary>Draws N images from a model in batches, with a progress bar per batch on a terminal.</summary>
 internal static class SamplingView
 {
-    public static Tensor Generate(UNet model, ISampler sampler, int n, GenerationOptions options, Generator generator, TextWriter output)
+    public static GeneratedImages Generate(DiffusionModel model, GenerationRequest request, TextWriter output)
     {
-        if (!TrainingView.IsLive(output)) return Generation.Run(model, sampler, n, options, generator);
-        Tensor? images = null;
+        if (!TrainingView.IsLive(output)) return model.Generate(request);
+        GeneratedImages? images = null;
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx => images = Generation.Run(model, sampler, n, options, generator, (first, count) =>
+            .Start(ctx =>
             {
-                var task = ctx.AddTask($"images {first + 1}-{first + count} of {n}", maxValue: sampler.Steps);
-                return new SyncProgress<int>(v => task.Value = v);
-            }));
+                var tasks = new Dictionary<int, ProgressTask>();
+                images = model.Generate(request, new SyncProgress<SamplingProgress>(p =>
+                {
+                    if (!tasks.TryGetValue(p.FirstImage, out var task))
+                        tasks[p.FirstImage] = task = ctx.AddTask($"images {p.FirstImage + 1}-{p.FirstImage + p.BatchImages} of {p.TotalImages}", maxValue: p.Steps);
+                    task.Value = p.Step;
+                }));
+            });
         return images!;
     }
 

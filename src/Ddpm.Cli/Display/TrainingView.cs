@@ -8,9 +8,9 @@ namespace Ddpm.Cli.Display;
 /// <summary>Live progress for <c>ddpm train</c>: a Spectre.Console bar on a terminal, plain lines otherwise (CI, logs).</summary>
 internal static class TrainingView
 {
-    public static TrainingResult Run(Trainer trainer, TrainerOptions options, CancellationToken stop, TextWriter output)
+    public static TrainingResult Run(TrainingRun run, TrainingSchedule schedule, CancellationToken stop, TextWriter output)
     {
-        if (!IsLive(output)) return trainer.Run(options, new PlainObserver(output, trainer.StepsPerEpoch), stop);
+        if (!IsLive(output)) return run.Train(schedule, new PlainObserver(output, run.StepsPerEpoch), stop);
 
         TrainingResult? result = null;
         AnsiConsole.Progress()
@@ -20,10 +20,10 @@ internal static class TrainingView
                      new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                long total = (long)options.Epochs * trainer.StepsPerEpoch;
+                long total = (long)schedule.Epochs * run.StepsPerEpoch;
                 var task = ctx.AddTask("starting", maxValue: Math.Max(1, total));
-                task.Value = trainer.Progress.GlobalStep;
-                result = trainer.Run(options, new LiveObserver(ctx, task), stop);
+                task.Value = run.Progress.GlobalStep;
+                result = run.Train(schedule, new LiveObserver(ctx, task), stop);
             });
         return result!;
     }

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Benchmarks;
 
-public sealed record BenchOptions
+internal sealed record BenchOptions
 {
     public string Preset { get; init; } = UNetConfig.DefaultPreset;
     public int TrainBatch { get; init; } = 64;
@@ -29,7 +29,7 @@ public sealed record BenchOptions
 /// <c>ddpm bench</c>: throughput of training and sampling for a preset, against this machine's measured
 /// matrix-multiply peak. Timings are a warm-up followed by the min/median/max of repeated iterations.
 /// </summary>
-public static class Bench
+internal static class Bench
 {
     public static BenchReport Run(BenchOptions o, IProgress<string>? progress = null)
     {

@@ -1,7 +1,7 @@
 namespace Ddpm.Benchmarks;
 
 /// <summary>Min, median and max of repeated timings, in the unit of the quantity.</summary>
-public sealed record Stat(double Min, double Median, double Max)
+internal sealed record Stat(double Min, double Median, double Max)
 {
     public static Stat Of(IReadOnlyList<double> values)
     {
@@ -12,7 +12,7 @@ public sealed record Stat(double Min, double Median, double Max)
     }
 }
 
-public sealed record BenchReport
+internal sealed record BenchReport
 {
     public required string Preset { get; init; }
     /// <summary>Convolution compute precision ("fp32" or "bf16"); utilisation is against that precision's GEMM peak.</summary>

@@ -7,7 +7,7 @@ namespace Ddpm.Benchmarks;
 /// convolutions, linear layers and attention matrix products; normalisation and activations are ignored).
 /// Training costs about 3× the forward pass (the backward pass computes two products per forward one).
 /// </summary>
-public static class FlopCounter
+internal static class FlopCounter
 {
     public static double UNetForward(UNetConfig c)
     {

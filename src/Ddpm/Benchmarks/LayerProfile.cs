@@ -12,7 +12,7 @@ namespace Ddpm.Benchmarks;
 /// <param name="ForwardMs">Summed forward milliseconds per training batch (median of the timed runs).</param>
 /// <param name="BackwardMs">Summed backward milliseconds per training batch.</param>
 /// <param name="Gflop">Forward + backward GFLOP per batch (convolutions and linear layers; 0 where not counted).</param>
-public sealed record LayerTiming(string Layer, int Count, double ForwardMs, double BackwardMs, double Gflop)
+internal sealed record LayerTiming(string Layer, int Count, double ForwardMs, double BackwardMs, double Gflop)
 {
     public double TotalMs => ForwardMs + BackwardMs;
 }
@@ -24,7 +24,7 @@ public sealed record LayerTiming(string Layer, int Count, double ForwardMs, doub
 /// the output SiLU) and outside the model (noise, loss, gradient clipping, AdamW, EMA). Layers timed alone miss cache effects
 /// between neighbours, so the rows are estimates that the glue rows reconcile with the measured step.
 /// </summary>
-public static class LayerProfile
+internal static class LayerProfile
 {
     private const int Warmup = 2;
 

@@ -5,7 +5,7 @@ namespace Ddpm.Data;
 /// working folder is looked up beside the installed tool, so <c>ddpm train</c> and <c>ddpm eval</c> work from any folder
 /// with their defaults. A path that exists where the user is always wins.
 /// </summary>
-public static class BundledFiles
+internal static class BundledFiles
 {
     public static string Resolve(string path)
     {

@@ -5,7 +5,7 @@ namespace Ddpm.Data;
 /// <summary>A loaded data folder: the images, whether they carry labels, the class names, and what was skipped or looks wrong.</summary>
 /// <param name="ClassNames">Label i's name (empty: the labels are their own names, as MNIST's digits, or there are none).</param>
 /// <param name="Warnings">Problems training can go on with (e.g. a class of one image).</param>
-public sealed record LoadedData(ImageDataset Data, bool Labelled, IReadOnlyList<string> ClassNames,
+internal sealed record LoadedData(ImageDataset Data, bool Labelled, IReadOnlyList<string> ClassNames,
     IReadOnlyList<(string File, string Reason)> Skipped, IReadOnlyList<string> Warnings)
 {
     /// <summary>The number of classes K of labelled data, whose labels must be 0..K−1 with every one present (a one-line error otherwise).</summary>
@@ -23,7 +23,7 @@ public sealed record LoadedData(ImageDataset Data, bool Labelled, IReadOnlyList<
 }
 
 /// <summary>What <c>--data DIR</c> names: IDX files (MNIST, Fashion-MNIST) when the folder has them, else a folder of images.</summary>
-public static class DataSources
+internal static class DataSources
 {
     /// <summary>The part of a labelled image folder held out as the evaluator's test set (a folder has no test split).</summary>
     public const double HoldoutFraction = 0.1;
@@ -72,6 +72,16 @@ public static class DataSources
         return (ImageDataset.FromTensors(all.Images.index_select(0, trainIdx), all.Labels.index_select(0, trainIdx), directory),
                 ImageDataset.FromTensors(all.Images.index_select(0, testIdx), all.Labels.index_select(0, testIdx), $"{directory} (held-out {HoldoutFraction:P0})"),
                 train.ClassNames);
+    }
+
+    /// <summary>The test set of <see cref="LoadLabelledSplits"/> alone: an IDX folder's test split is read without its training split.</summary>
+    public static ImageDataset LoadTestSet(string directory, int? imageSize = null, int? channels = null)
+    {
+        directory = BundledFiles.Resolve(directory);
+        if (Directory.Exists(directory) && IsIdx(directory)) return ImageDataset.Load(directory, DatasetSplit.Test);
+        var (train, test, _) = LoadLabelledSplits(directory, imageSize, channels);
+        train.Dispose();
+        return test;
     }
 
     /// <summary>Whether the folder holds IDX image files ({train|t10k}-images-idx3-ubyte[.gz]).</summary>

@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace Ddpm.Data;
 
 /// <summary>An IDX array of unsigned bytes (LeCun's MNIST format): dimensions plus row-major data.</summary>
-public sealed record IdxArray(int[] Dimensions, byte[] Data)
+internal sealed record IdxArray(int[] Dimensions, byte[] Data)
 {
     public int Count => Dimensions[0];
 }
@@ -13,7 +13,7 @@ public sealed record IdxArray(int[] Dimensions, byte[] Data)
 /// Reads and writes IDX files of unsigned bytes, raw or gzip-compressed (detected by content, not by name).
 /// Header: two zero bytes, type code 0x08 (ubyte), dimension count, then big-endian int32 sizes.
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     private const byte UnsignedByte = 0x08;
 

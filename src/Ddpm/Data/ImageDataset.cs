@@ -7,7 +7,7 @@ namespace Ddpm.Data;
 /// A labelled image set held in memory as one tensor [N, C, H, W] scaled to [-1, 1] (IDX files: C = 1; image folders: 1 or 3);
 /// batches are drawn by indexing, never by re-reading files.
 /// </summary>
-public sealed class ImageDataset : IDisposable
+internal sealed class ImageDataset : IDisposable
 {
     public Tensor Images { get; }
     public Tensor Labels { get; }
@@ -75,4 +75,4 @@ public sealed class ImageDataset : IDisposable
     }
 }
 
-public enum DatasetSplit { Train, Test }
+internal enum DatasetSplit { Train, Test }

@@ -11,7 +11,7 @@ namespace Ddpm.Data;
 /// ImageFolder sorts them); images directly in the folder are unlabelled. Converted once: resized so the shorter side is the
 /// image size and centre-cropped, grayscale or RGB, scaled to [-1, 1]. Unreadable files are skipped and reported.
 /// </summary>
-public static class ImageFolder
+internal static class ImageFolder
 {
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".tif", ".tiff", ".webp" };

@@ -4,7 +4,7 @@ namespace Ddpm.Data;
 /// IDX datasets told apart by content (their file names are the same): the first labels of each split identify MNIST and
 /// Fashion-MNIST, which gives the class names (Xiao et al. 2017, Table 1 of the Fashion-MNIST paper).
 /// </summary>
-public static class KnownDatasets
+internal static class KnownDatasets
 {
     public sealed record Known(string Name, IReadOnlyList<string>? ClassNames, byte[] TrainStart, byte[] TestStart);
 

@@ -9,7 +9,7 @@ namespace Ddpm.Data;
 /// rotation on a dark, nearly gray background. Edges are anti-aliased by 4×4 supersampling. (A first version also drew light
 /// backgrounds and smaller shapes: after 5 minutes of training its samples were blobs, the background taking most pixels.)
 /// </summary>
-public static class ShapesDataset
+internal static class ShapesDataset
 {
     public static readonly IReadOnlyList<string> Classes = ["circle", "square", "triangle"];
 

@@ -13,7 +13,7 @@ namespace Ddpm.Diffusion;
 /// Checkpoints of the first version draw the level from N(μ, s²) (μ and s of the training images' mean pixel) and keep
 /// their perturbation of 0.05.
 /// </summary>
-public sealed class BlurDiffusion : ColdDiffusion
+internal sealed class BlurDiffusion : ColdDiffusion
 {
     /// <summary>σ of the start perturbation (Bansal et al. try 0.001–0.004).</summary>
     public const double MixturePerturbation = 0.002;

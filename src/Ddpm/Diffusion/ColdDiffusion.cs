@@ -10,7 +10,7 @@ namespace Ddpm.Diffusion;
 /// Gaussian perturbation (<see cref="Start"/>); a degradation may also move towards a random end state x_end drawn per
 /// training example (defading's random level), which then is the start itself.
 /// </summary>
-public abstract class ColdDiffusion(NoiseSchedule schedule, double perturbation, bool removesPerturbation) : INoiseProcess
+internal abstract class ColdDiffusion(NoiseSchedule schedule, double perturbation, bool removesPerturbation) : INoiseProcess
 {
     /// <summary>σ of the perturbation of x_T in configs of the first version (<see cref="Training.DiffusionConfig.ColdVersion"/> 1).</summary>
     public const double DefaultPerturbation = 0.05;
@@ -51,4 +51,4 @@ public abstract class ColdDiffusion(NoiseSchedule schedule, double perturbation,
 }
 
 /// <summary>A cold sampler's x_T and the perturbation δ z it holds (null when x_T is given, e.g. D(x_0, T) of a real image).</summary>
-public readonly record struct ColdStart(Tensor X, Tensor? Perturbation);
+internal readonly record struct ColdStart(Tensor X, Tensor? Perturbation);

@@ -17,7 +17,7 @@ namespace Ddpm.Diffusion;
 /// <c>--start-perturbation</c> is carried unchanged into x_0 by Algorithm 2, as blur's is, and is removed at the end as blur's
 /// <c>all_sample</c> does; with δ = 0 that subtraction changes nothing.</para>
 /// </summary>
-public sealed class DefadingDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: true)
+internal sealed class DefadingDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: true)
 {
     public const double KernelStd = 0.15, InitialMask = 11, EndLevelRange = 0.5, EndTolerance = 1e-3;
     public const int ReferenceSteps = 50;

@@ -12,7 +12,7 @@ namespace Ddpm.Diffusion;
 /// λ(σ) ‖D − x_0‖² with λ = (σ² + σ_d²)/(σ σ_d)² equals ‖F − (x_0 − c_skip x)/c_out‖² (λ c_out² = 1), which is what is
 /// regressed here. The network is conditioned on c_noise (a float per example) where the β-schedule processes pass t.
 /// </summary>
-public sealed class EdmDiffusion : INoiseProcess
+internal sealed class EdmDiffusion : INoiseProcess
 {
     public const string PredictionName = "edm";
     public const double DefaultPMean = -1.2, DefaultPStd = 1.2;

@@ -10,7 +10,7 @@ namespace Ddpm.Diffusion;
 /// x_t = √ᾱ_t x_0 + (ḡ_t − k̄_t θ_t), ḡ_t ~ Γ(k̄_t, θ_t), k̄_t = Σ_{i≤t} k_i = (1 − ᾱ_t)/(ᾱ_t θ_0²).
 /// The network predicts the centred noise over √(1 − ᾱ_t) (unit variance) with an L1 loss (the paper's Algorithm 1).
 /// </summary>
-public sealed class GammaDiffusion : INoiseProcess, IDisposable
+internal sealed class GammaDiffusion : INoiseProcess, IDisposable
 {
     public const string ProcessName = "gamma";
     /// <summary>θ_0 = 0.001 keeps every shape k̄_t ≥ 100 on the linear schedule (skewness 2/√k̄ ≤ 0.2), so the

@@ -9,7 +9,7 @@ namespace Ddpm.Diffusion;
 /// The forward process of Ho et al. 2020: q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I) (eq. 4), with a regression target
 /// (<see cref="IPrediction"/>: ε as in eq. 14, L_simple, or v) and a per-step loss weight (uniform, or min-SNR-γ).
 /// </summary>
-public sealed class GaussianDiffusion : INoiseProcess, IDisposable
+internal sealed class GaussianDiffusion : INoiseProcess, IDisposable
 {
     public const string ProcessName = "gaussian";
 

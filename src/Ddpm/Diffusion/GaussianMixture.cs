@@ -8,7 +8,7 @@ namespace Ddpm.Diffusion;
 /// blurred image, from one fitted to the training images' channel means (Bansal et al.'s code: 10 components, full
 /// covariance, tolerance 10⁻³). Stored in the checkpoint config as plain numbers.
 /// </summary>
-public sealed record GaussianMixture
+internal sealed record GaussianMixture
 {
     public required double[] Weights { get; init; }
     /// <summary>[K][C].</summary>

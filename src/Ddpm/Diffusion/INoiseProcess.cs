@@ -8,7 +8,7 @@ namespace Ddpm.Diffusion;
 /// How training corrupts a clean image and what the network learns to predict. DDPM's Gaussian
 /// noise is one implementation; other corruptions (gamma noise, blur, masking) slot in beside it.
 /// </summary>
-public interface INoiseProcess
+internal interface INoiseProcess
 {
     /// <summary>The name stored in a checkpoint's config (e.g. "gaussian").</summary>
     string Name { get; }

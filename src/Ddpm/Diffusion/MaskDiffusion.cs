@@ -11,7 +11,7 @@ namespace Ddpm.Diffusion;
 /// mask (<see cref="Training.DiffusionConfig.ColdVersion"/> 1), kept so its checkpoints sample as before: every sample starts
 /// from one grey image, so they collapse to a few digits; new runs use <see cref="DefadingDiffusion"/>.
 /// </summary>
-public sealed class MaskDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: false)
+internal sealed class MaskDiffusion(NoiseSchedule schedule, double perturbation) : ColdDiffusion(schedule, perturbation, removesPerturbation: false)
 {
     public const string ProcessName = "mask";
     public const double MaskValue = 0;

@@ -10,7 +10,7 @@ namespace Ddpm.Diffusion;
 /// <c>Linear_Assignment-stable_diffusion/conditional_scratch_train_sd.py</c>): the cost is the Euclidean distance ‖x_0,i − ε_j‖ and
 /// the assignment is a linear-sum assignment (they call SciPy's <c>linear_sum_assignment</c>; here the Hungarian method).
 /// </summary>
-public static class NoiseAssignment
+internal static class NoiseAssignment
 {
     /// <summary>The noise reordered so that row i goes with image i, minimising Σ_i ‖x_0,i − ε_σ(i)‖.</summary>
     public static Tensor Assign(Tensor x0, Tensor noise)

@@ -7,7 +7,7 @@ namespace Ddpm.Diffusion;
 /// per noise process. Every tile of a row draws from a generator with the same seed, so Gaussian rows share one ε across
 /// columns and schedules and differences come from ᾱ_t alone.
 /// </summary>
-public static class NoiseDemo
+internal static class NoiseDemo
 {
     /// <summary>A block's label in the figure: the noise type, and the schedule for those that use one.</summary>
     public static string Label(Training.DiffusionConfig config) =>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Diffusion;
 
 /// <summary>Builds the noise process a config names.</summary>
-public static class NoiseProcesses
+internal static class NoiseProcesses
 {
     public static readonly IReadOnlyList<string> Names =
         [GaussianDiffusion.ProcessName, GammaDiffusion.ProcessName, BlurDiffusion.ProcessName, MaskDiffusion.ProcessName];

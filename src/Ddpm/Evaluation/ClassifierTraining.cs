@@ -9,7 +9,7 @@ namespace Ddpm.Evaluation;
 /// ×0.6 at each of <see cref="DecayStages"/> equal stages of the run (on MNIST's 6 epochs: once per epoch, as the committed
 /// evaluator was trained). A small dataset gets more epochs, so that the network sees at least <see cref="MinSteps"/> batches.
 /// </summary>
-public static class ClassifierTraining
+internal static class ClassifierTraining
 {
     public const int DefaultEpochs = 6;
     public const int DecayStages = 6;

@@ -11,7 +11,7 @@ namespace Ddpm.Evaluation;
 /// What an evaluator was trained on; written beside its weights (<c>name.json</c> next to <c>name.bin</c>) with how it
 /// scored. Files without the shape fields are the MNIST evaluator: 1×28×28, 10 classes.
 /// </summary>
-public sealed record ClassifierReport
+internal sealed record ClassifierReport
 {
     public int Epochs { get; init; }
     public int TrainImages { get; init; }
@@ -39,7 +39,7 @@ public sealed record ClassifierReport
 /// Two stages of [conv 3×3 → ReLU → conv 3×3 → ReLU → max-pool] (32 then 64 channels; S → S/2 → S/4),
 /// FC 64·(S/4)²→128 → ReLU (the features) → dropout → FC 128→classes.
 /// </summary>
-public sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
+internal sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
 {
     public const int FeatureWidth = 128;
 
@@ -88,12 +88,18 @@ public sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Where the evaluator of a data folder is kept by default: <c>data/evaluator/NAME-cnn.bin</c> under the working folder, NAME
-    /// the data folder's name (so data/mnist gives the committed MNIST evaluator, and a read-only dataset folder still works).
+    /// the data folder's name (so data/mnist gives the committed MNIST evaluator, and a read-only dataset folder still works);
+    /// when that file does not exist (nor beside the tool), an <c>evaluator/NAME-cnn.bin</c> beside the data folder, which is
+    /// where the repository keeps MNIST's (a program using the library from another folder finds it so).
     /// </summary>
     public static string DefaultPath(string dataDirectory)
     {
-        var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory))).ToLowerInvariant();
-        return Path.Combine("data", "evaluator", $"{(name.Length == 0 ? "data" : name)}-cnn.bin");
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(BundledFiles.Resolve(dataDirectory)));
+        var name = Path.GetFileName(full).ToLowerInvariant();
+        var file = $"{(name.Length == 0 ? "data" : name)}-cnn.bin";
+        var relative = Path.Combine("data", "evaluator", file);
+        var sibling = Path.Combine(Path.GetDirectoryName(full) ?? "", "evaluator", file);
+        return !File.Exists(BundledFiles.Resolve(relative)) && File.Exists(sibling) ? sibling : relative;
     }
 
     /// <summary>The report written beside weights at <paramref name="weightsPath"/>.</summary>

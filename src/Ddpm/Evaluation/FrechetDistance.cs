@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Evaluation;
 
 /// <summary>Mean and covariance of a feature set, in float64.</summary>
-public sealed class GaussianStats(Tensor mean, Tensor covariance) : IDisposable
+internal sealed class GaussianStats(Tensor mean, Tensor covariance) : IDisposable
 {
     public Tensor Mean { get; } = mean;
     public Tensor Covariance { get; } = covariance;
@@ -33,7 +33,7 @@ public sealed class GaussianStats(Tensor mean, Tensor covariance) : IDisposable
 /// tr((Σ₁Σ₂)^{1/2}) is computed as tr((Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}): the same eigenvalues, but of a symmetric
 /// PSD matrix, so a symmetric eigendecomposition is exact where a general matrix square root is not.
 /// </summary>
-public static class FrechetDistance
+internal static class FrechetDistance
 {
     public static double Compute(GaussianStats a, GaussianStats b)
     {

@@ -8,7 +8,7 @@ namespace Ddpm.Evaluation;
 /// Precision: fraction of generated points inside the real manifold; recall: fraction of real points
 /// inside the generated manifold.
 /// </summary>
-public static class PrecisionRecall
+internal static class PrecisionRecall
 {
     public static (double Precision, double Recall) Compute(Tensor real, Tensor generated, int k = 3)
     {

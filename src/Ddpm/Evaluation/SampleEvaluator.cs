@@ -7,7 +7,7 @@ namespace Ddpm.Evaluation;
 /// Scores images against a labelled test set (MNIST's, by default) with the evaluator classifier: FCD, precision/recall (k = 3),
 /// confidence and class balance. Reference statistics are computed once per evaluator.
 /// </summary>
-public sealed class SampleEvaluator : IDisposable
+internal sealed class SampleEvaluator : IDisposable
 {
     public const int NearestNeighbours = 3;
     /// <summary>Seed of the fixed random order of the test set whose first N images are the real set for precision/recall.</summary>

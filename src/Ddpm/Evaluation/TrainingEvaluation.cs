@@ -8,7 +8,7 @@ namespace Ddpm.Evaluation;
 /// Scores a model during training: samples N images with a fixed seed and evaluates them. The results go to
 /// eval.csv in the run folder (one row per evaluation) and onto the run's plot.
 /// </summary>
-public sealed class TrainingEvaluation(SampleEvaluator evaluator, int n, long seed = 0)
+internal sealed class TrainingEvaluation(SampleEvaluator evaluator, int n, long seed = 0)
 {
     public const string FileName = "eval.csv";
     public const string Header = "epoch,step,elapsed_s,n,fcd,precision,recall,mean_confidence,confident_fraction,class_entropy";

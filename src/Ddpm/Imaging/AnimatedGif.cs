@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Imaging;
 
 /// <summary>An animated, looping GIF whose frames are image grids (e.g. x_t along the reverse process).</summary>
-public static class AnimatedGif
+internal static class AnimatedGif
 {
     /// <param name="frames">Each [N, C, H, W] in [-1, 1] (C = 1 or 3), all the same shape.</param>
     /// <param name="delayMs">Display time of each frame; the last one is held 4× longer.</param>

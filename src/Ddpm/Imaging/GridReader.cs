@@ -8,7 +8,7 @@ namespace Ddpm.Imaging;
 /// Reads the tiles back out of a PNG grid written by <see cref="ImageGrid"/> (square tiles, 2-pixel padding,
 /// any integer scale). Empty slots at the end of the last row are skipped. Returns [N, C, tile, tile] in [-1, 1].
 /// </summary>
-public static class GridReader
+internal static class GridReader
 {
     /// <param name="channels">1: the grid's gray levels (a colour grid is converted to luminance); 3: RGB.</param>
     public static Tensor Load(string path, int tile = 28, int padding = 2, int channels = 1)

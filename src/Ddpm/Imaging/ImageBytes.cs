@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Imaging;
 
 /// <summary>Conversion between model-space tensors in [-1, 1] and 8-bit pixels.</summary>
-public static class ImageBytes
+internal static class ImageBytes
 {
     /// <summary>A tensor in [-1, 1] → bytes in its logical (row-major) order, value = round((x + 1) · 127.5).</summary>
     public static byte[] ToBytes(Tensor images)

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Imaging;
 
 /// <summary>Writes a batch of images as one PNG grid (row-major tiles separated by padding).</summary>
-public static class ImageGrid
+internal static class ImageGrid
 {
     public const byte PaddingValue = 96;
 

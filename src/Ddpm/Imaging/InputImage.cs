@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Imaging;
 
 /// <summary>Reads a user's image as a model input: the model's channels (gray or RGB), resized to its size, in [-1, 1].</summary>
-public static class InputImage
+internal static class InputImage
 {
     /// <param name="channels">1: converted to luminance (ImageSharp's L8, Rec. 709 weights); 3: RGB.</param>
     /// <returns>[1, C, size, size] in [-1, 1], and a note for each conversion made (empty if none).</returns>

@@ -8,7 +8,7 @@ namespace Ddpm.Imaging;
 /// An <see cref="ImageGrid"/> with a header over each column and a label beside each block of rows, so that a figure read
 /// alone says what it shows (noise-demo: the t of each column, the noise type and schedule of each block).
 /// </summary>
-public static class LabelledGrid
+internal static class LabelledGrid
 {
     private static readonly Rgb24 Background = new(255, 255, 255), Ink = new(30, 30, 30);
 

@@ -9,7 +9,7 @@ namespace Ddpm.Imaging;
 /// Reads the image array of a NumPy .npz (as written by <see cref="NpzWriter"/> or numpy.savez): uint8, C order,
 /// shape N×H×W×C (C = 1 or 3) or N×H×W. Returns [N, C, H, W] in [-1, 1].
 /// </summary>
-public static partial class NpzReader
+internal static partial class NpzReader
 {
     public static Tensor Load(string path)
     {

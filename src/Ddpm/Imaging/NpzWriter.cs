@@ -9,7 +9,7 @@ namespace Ddpm.Imaging;
 /// the layout OpenAI's diffusion evaluation tools read (what numpy.savez writes: an uncompressed zip
 /// of .npy files, format version 1.0).
 /// </summary>
-public static class NpzWriter
+internal static class NpzWriter
 {
     /// <param name="images">[N, C, H, W] in [-1, 1].</param>
     public static void Save(Tensor images, string path)

@@ -1,6 +1,6 @@
 namespace Ddpm.Imaging;
 
-public static class OutputPath
+internal static class OutputPath
 {
     /// <summary>Fails early, before minutes of sampling, when an output file cannot be written.</summary>
     public static void EnsureWritable(string path)

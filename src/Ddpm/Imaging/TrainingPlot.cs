@@ -8,7 +8,7 @@ namespace Ddpm.Imaging;
 /// Renders a run at a glance as a PNG: the training loss per step (log scale; raw in grey, smoothed in
 /// blue) and, when present, FCD against the step where it was measured (red).
 /// </summary>
-public static class TrainingPlot
+internal static class TrainingPlot
 {
     private static readonly Rgb24 Background = new(255, 255, 255), Axis = new(60, 60, 60), Grid = new(225, 225, 225),
         Raw = new(190, 190, 190), Smooth = new(30, 90, 200), Fcd = new(200, 40, 40);

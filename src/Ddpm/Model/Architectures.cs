@@ -6,7 +6,7 @@ namespace Ddpm.Model;
 /// attention one level below full resolution (their 16×16 on 32×32 images; 14×14 on MNIST), as in
 /// hojonathanho/diffusion <c>diffusion_tf/models/unet.py</c>.
 /// </summary>
-public static class Architectures
+internal static class Architectures
 {
     public const string Seed = "seed";
     public const string Zero = "zero";

@@ -11,7 +11,7 @@ namespace Ddpm.Model;
 /// select the layout, so the weight must carry it. The output goes back to the default layout: libtorch's
 /// GroupNorm and elementwise backward ran up to 15× slower on channels-last tensors than the copy costs.
 /// </summary>
-public sealed class ConvNhwc : nn.Module<Tensor, Tensor>
+internal sealed class ConvNhwc : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
     private readonly long[] _stride;

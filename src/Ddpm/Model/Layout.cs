@@ -9,7 +9,7 @@ namespace Ddpm.Model;
 /// it to input and weight of every convolution. TorchSharp has no memory_format API, so the layout is
 /// produced by a permute round trip; a tensor already in channels-last is returned without a copy.
 /// </summary>
-public static class Layout
+internal static class Layout
 {
     public static Tensor ToChannelsLast(Tensor x) =>
         x.dim() == 4 ? x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : x;

@@ -1,14 +1,14 @@
 namespace Ddpm.Model;
 
 /// <summary>Compute precision of the convolutions. Weights, optimizer state, normalisation and the loss are always fp32.</summary>
-public enum Precision
+internal enum Precision
 {
     Fp32,
     /// <summary>bfloat16 convolutions with fp32 master weights (hand-written mixed precision: TorchSharp 0.107 has no autocast).</summary>
     Bf16,
 }
 
-public static class PrecisionNames
+internal static class PrecisionNames
 {
     public static readonly string[] All = ["fp32", "bf16"];
     /// <summary>The names a user may give: the precisions, and "auto" (<see cref="Auto"/>).</summary>

@@ -8,7 +8,7 @@ namespace Ddpm.Model;
 /// Residual block (GroupNorm → SiLU → conv, time embedding added, GroupNorm → SiLU → dropout → conv)
 /// with a 1×1 projection on the skip path when the width changes.
 /// </summary>
-public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm1;
     private readonly ConvNhwc conv1;

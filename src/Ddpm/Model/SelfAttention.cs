@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Model;
 
 /// <summary>Multi-head self-attention over the pixels of a feature map, with a residual connection.</summary>
-public sealed class SelfAttention : nn.Module<Tensor, Tensor>
+internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly GroupNorm norm;

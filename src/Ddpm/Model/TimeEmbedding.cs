@@ -8,7 +8,7 @@ namespace Ddpm.Model;
 /// Sinusoidal position embedding of the step t (Vaswani et al. 2017, as in Ho et al. 2020 §4)
 /// followed by a two-layer MLP; the result is added inside every residual block.
 /// </summary>
-public sealed class TimeEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class TimeEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly int _dim;
     private readonly Linear fc1;

@@ -10,7 +10,7 @@ namespace Ddpm.Model;
 /// a bottleneck has self-attention, and the up path mirrors the down path with skip connections.
 /// The model knows nothing about the noise schedule: it maps (image, step) to an image-shaped output.
 /// </summary>
-public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 {
     public UNetConfig Config { get; }
 

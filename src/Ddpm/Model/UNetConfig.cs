@@ -4,7 +4,7 @@ namespace Ddpm.Model;
 /// Everything needed to rebuild a <see cref="UNet"/>; it travels inside every checkpoint so that
 /// sampling needs no flags about the model.
 /// </summary>
-public sealed record UNetConfig
+internal sealed record UNetConfig
 {
     public string Preset { get; init; } = "custom";
     public int ImageSize { get; init; } = 28;

@@ -1,7 +1,7 @@
 namespace Ddpm.Runtime;
 
 /// <summary>What the CPU can do natively, from /proc/cpuinfo (Linux); elsewhere nothing is assumed.</summary>
-public static class CpuFeatures
+internal static class CpuFeatures
 {
     private static readonly Lazy<HashSet<string>> Flags = new(ReadFlags);
 

@@ -1,7 +1,7 @@
 namespace Ddpm.Runtime;
 
 /// <summary>This process's resident memory, for the memory-flatness checks of training and <c>ddpm bench</c>.</summary>
-public static class ProcessMemory
+internal static class ProcessMemory
 {
     /// <summary>Peak (VmHWM) and current (VmRSS) resident memory in MiB, from /proc/self/status (elsewhere: NaN and the working set).</summary>
     public static (double Peak, double Current) Resident()

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace Ddpm.Runtime;
 
 /// <summary>Process-wide native setup that must run before the first tensor is created.</summary>
-public static partial class TorchRuntime
+internal static partial class TorchRuntime
 {
     private static readonly object Gate = new();
     private static bool _initialized;

@@ -5,22 +5,13 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Sampling;
 
-/// <summary>Choice of σ_t² in the reverse process (Ho et al. 2020 §3.2).</summary>
-public enum SigmaKind
-{
-    /// <summary>σ_t² = β_t: optimal for x_0 ~ N(0, I).</summary>
-    Beta,
-    /// <summary>σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) β_t: optimal for a deterministic x_0.</summary>
-    BetaTilde,
-}
-
 /// <summary>
 /// DDPM's ancestral sampler (Algorithm 2). With all T steps and no clipping it is the paper's ε-form update; with
 /// <see cref="ClipX0"/> or fewer steps it uses the posterior-mean form of Ho et al.'s released code
 /// (<c>p_sample(clip_denoised=True)</c>: x̂_0 clamped to [−1, 1], then the mean of q(x_{t−1} | x_t, x̂_0), eq. 7),
 /// on a subsequence τ of the steps with the respaced β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} (Nichol &amp; Dhariwal 2021 App. B).
 /// </summary>
-public sealed class AncestralSampler : ISampler
+internal sealed class AncestralSampler : ISampler
 {
     public NoiseSchedule Schedule { get; }
     public SigmaKind Sigma { get; }

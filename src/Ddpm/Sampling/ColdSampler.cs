@@ -9,7 +9,7 @@ namespace Ddpm.Sampling;
 /// rule holds between any two severities, so S &lt; T steps run on τ_S &gt; … &gt; τ_1 (spaced as in DDIM). A degradation
 /// towards an end state uses the start as x_end, as the authors' code does (<c>x2_bar = orig</c>).
 /// </summary>
-public sealed class ColdSampler : ISampler
+internal sealed class ColdSampler : ISampler
 {
     public ColdDiffusion Process { get; }
     public IReadOnlyList<int> Timesteps { get; }

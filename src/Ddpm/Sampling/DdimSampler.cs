@@ -9,7 +9,7 @@ namespace Ddpm.Sampling;
 /// DDIM (Song, Meng &amp; Ermon 2021): the same ε-model sampled on a subsequence τ_S &gt; … &gt; τ_1 of the T steps.
 /// η = 0 is deterministic; η = 1 with S = T is DDPM's ancestral sampler with σ_t² = β̃_t.
 /// </summary>
-public sealed class DdimSampler : ISampler
+internal sealed class DdimSampler : ISampler
 {
     public NoiseSchedule Schedule { get; }
     public double Eta { get; }

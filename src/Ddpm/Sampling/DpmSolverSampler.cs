@@ -13,7 +13,7 @@ namespace Ddpm.Sampling;
 /// k-diffusion's <c>sample_dpmpp_2m</c>; order 1 throughout is DDIM with η = 0 on the same steps. Steps are uniform in λ
 /// (<see cref="StepSpacing.LogSnr"/>, the authors' choice for pixel-space models) from t = T to t = 1.
 /// </summary>
-public sealed class DpmSolverSampler : ISampler
+internal sealed class DpmSolverSampler : ISampler
 {
     public NoiseSchedule Schedule { get; }
     public int Order { get; }

@@ -11,7 +11,7 @@ namespace Ddpm.Sampling;
 /// except the last (Euler, to σ = 0). With S_churn &gt; 0 each step first raises the noise to σ̂ = (1 + γ_i) σ_i,
 /// γ_i = min(S_churn/N, √2 − 1) (the stochastic variant); S_churn = 0 is Algorithm 1, deterministic. N levels cost 2N − 1 calls.
 /// </summary>
-public sealed class EdmSampler : ISampler
+internal sealed class EdmSampler : ISampler
 {
     public EdmDiffusion Process { get; }
     public double Churn { get; }

@@ -10,7 +10,7 @@ namespace Ddpm.Sampling;
 /// (z − k̄_prev θ_prev)/√(1 − ᾱ_prev), z ~ Γ(k̄_prev, θ_prev). η = 0 (the default) is deterministic after the gamma start;
 /// η = 1 with all steps is DDPM's posterior (σ² = β̃_t) with gamma noise.
 /// </summary>
-public sealed class GammaDdimSampler : ISampler
+internal sealed class GammaDdimSampler : ISampler
 {
     private readonly DdimSampler _ddim;
 

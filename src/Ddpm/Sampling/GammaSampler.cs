@@ -13,7 +13,7 @@ namespace Ddpm.Sampling;
 /// With fewer steps S &lt; T it runs on τ_S &gt; … &gt; τ_1 (as DDIM picks them) with the respaced β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}}
 /// (Nichol &amp; Dhariwal 2021, §4): an approximation the paper does not cover; S = T is the paper's algorithm.
 /// </summary>
-public sealed class GammaSampler : ISampler
+internal sealed class GammaSampler : ISampler
 {
     public GammaDiffusion Process { get; }
     /// <summary>τ_1 &lt; … &lt; τ_S.</summary>

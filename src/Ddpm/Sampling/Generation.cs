@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Sampling;
 
 /// <summary>What to generate besides the count: classes (conditional models), guidance and recording.</summary>
-public sealed record GenerationOptions
+internal sealed record GenerationOptions
 {
     public int BatchSize { get; init; } = 64;
     /// <summary>Class of each image (int64 [N]) for a conditional model; null = unconditional (∅ for a conditional model).</summary>
@@ -15,7 +15,7 @@ public sealed record GenerationOptions
 }
 
 /// <summary>N images from a sampler in batches, each batch with its labels and an optional trajectory recorder.</summary>
-public static class Generation
+internal static class Generation
 {
     /// <summary>The guidance scale w a conditional checkpoint trained for at least <see cref="ShortRunSteps"/> samples with by
     /// default: the best of the 30-minute default run (4,232 steps; BENCHMARKS.md).</summary>

@@ -9,7 +9,7 @@ namespace Ddpm.Sampling;
 /// ε̃(x, t) = (1 + w) ε_θ(x, t, c) − w ε_θ(x, t, ∅). With w = 0 it is the plain conditional model.
 /// The U-Net is borrowed, not owned: disposing this wrapper leaves it alone.
 /// </summary>
-public sealed class GuidedModel : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class GuidedModel : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly UNet _model;
     private readonly Tensor _labels;

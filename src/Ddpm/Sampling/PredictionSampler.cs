@@ -8,7 +8,7 @@ namespace Ddpm.Sampling;
 /// Runs an ε-sampler on a network trained for another target (v): the network is seen through
 /// <see cref="ModelOutput.AsEpsilonModel"/>, so every sampler, guidance and recording work unchanged.
 /// </summary>
-public sealed class PredictionSampler(ISampler inner, IPrediction prediction, NoiseSchedule schedule) : ISampler
+internal sealed class PredictionSampler(ISampler inner, IPrediction prediction, NoiseSchedule schedule) : ISampler
 {
     public ISampler Inner { get; } = inner;
     public IPrediction Prediction { get; } = prediction;

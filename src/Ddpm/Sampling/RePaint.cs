@@ -15,7 +15,7 @@ namespace Ddpm.Sampling;
 /// on a respaced schedule of <see cref="DefaultSteps"/> steps (guided-diffusion's <c>space_timesteps</c>) with x̂_0
 /// clipped (<c>clip_denoised: true</c>), and its walk through the steps is their <c>get_schedule_jump</c>.
 /// </summary>
-public sealed class RePaint
+internal sealed class RePaint
 {
     public const int DefaultJumpLength = 10;
     public const int DefaultJumpCount = 10;

@@ -5,28 +5,8 @@ using Ddpm.Training;
 
 namespace Ddpm.Sampling;
 
-/// <summary>How to sample: a sampler kind (null = the checkpoint's noise type's own) with its settings.</summary>
-public sealed record SamplerOptions
-{
-    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverName, HeunName, "gamma", "cold"];
-    public const string HeunName = "heun";
-    public const string DpmSolverName = "dpm++2m";
-    /// <summary>ddpm, ddim, dpm++2m, gamma or cold; null picks the one that fits the noise type.</summary>
-    public string? Kind { get; init; }
-    public SigmaKind Sigma { get; init; } = SigmaKind.Beta;
-    /// <summary>Steps (0 = all T).</summary>
-    public int Steps { get; init; }
-    public double Eta { get; init; }
-    /// <summary>ddpm, ddim and dpm++2m: clamp x̂_0 to [-1, 1] at every step.</summary>
-    public bool ClipX0 { get; init; }
-    /// <summary>heun: EDM's S_churn (0 = deterministic, Algorithm 1).</summary>
-    public double Churn { get; init; }
-    /// <summary>cold (blur and mask): σ of the start's perturbation δ z in place of the checkpoint's (null = the checkpoint's).</summary>
-    public double? StartPerturbation { get; init; }
-}
-
 /// <summary>Picks the sampler that fits a checkpoint's noise process, and refuses combinations that do not fit.</summary>
-public static class Samplers
+internal static class Samplers
 {
     /// <summary>Samplers for Gaussian noise; each takes ε̂ (any prediction type is converted to it).</summary>
     public static readonly IReadOnlyList<string> Gaussian = ["ddpm", "ddim", SamplerOptions.DpmSolverName];

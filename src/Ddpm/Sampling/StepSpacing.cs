@@ -3,7 +3,7 @@ using Ddpm.Schedules;
 namespace Ddpm.Sampling;
 
 /// <summary>The subsequence of steps a sampler with S &lt; T steps visits.</summary>
-public static class StepSpacing
+internal static class StepSpacing
 {
     /// <summary>τ_1 &lt; … &lt; τ_S evenly spaced in 1..T with τ_S = T (DDIM's "linear" τ, shared by the strided samplers); steps = 0 means all T.</summary>
     /// <param name="sampler">Names the sampler in the error message.</param>

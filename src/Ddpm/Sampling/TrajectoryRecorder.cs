@@ -6,7 +6,7 @@ namespace Ddpm.Sampling;
 /// Keeps copies of x_t at chosen states of a sampler (for a GIF of the reverse process or a strip of x_t),
 /// across the batches of one generation. Pass <see cref="Observe"/> to <see cref="ISampler.Sample"/>.
 /// </summary>
-public sealed class TrajectoryRecorder : IDisposable
+internal sealed class TrajectoryRecorder : IDisposable
 {
     private readonly Dictionary<int, List<Tensor>> _frames;
 

@@ -5,7 +5,7 @@ namespace Ddpm.Schedules;
 /// Schedules defined through ᾱ derive β_t = 1 − ᾱ_t/ᾱ_{t−1} and clip it at <see cref="MaxBeta"/> so
 /// that ᾱ_T stays positive and the reverse process never divides by zero.
 /// </summary>
-public static class BetaSchedules
+internal static class BetaSchedules
 {
     public const double MaxBeta = 0.999;
 

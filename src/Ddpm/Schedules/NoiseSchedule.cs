@@ -4,7 +4,7 @@ namespace Ddpm.Schedules;
 /// The variance schedule of Ho et al. 2020 with the paper's indexing: t = 0 is the clean image and
 /// t = 1..T are noising steps. Arrays have length T + 1; index 0 holds β_0 = 0, α_0 = ᾱ_0 = 1.
 /// </summary>
-public sealed class NoiseSchedule
+internal sealed class NoiseSchedule
 {
     public static readonly IReadOnlyList<string> Names = ["linear", "simple-linear", "cosine", "sigmoid", "exponential"];
 

@@ -8,7 +8,7 @@ namespace Ddpm.Training;
 /// A checkpoint folder: config.json, progress.json, model.bin, ema.bin, optimizer.bin, rng.bin.
 /// Saved into a temporary folder and renamed into place, so a crash never leaves a half-written one.
 /// </summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     public const string FolderName = "checkpoint";
     private const string OldSuffix = ".old";
@@ -19,9 +19,10 @@ public static class Checkpoint
     public const string OptimizerFile = "optimizer.bin";
     public const string RngFile = "rng.bin";
 
-    /// <summary>Writes the checkpoint of a run into <c>{runDir}/checkpoint</c>; returns its path.</summary>
+    /// <summary>Writes the checkpoint of a run into <c>{runDir}/checkpoint</c>; returns its path. Without an optimizer and
+    /// generator it holds weights only (an imported model): it samples, but training cannot resume from it.</summary>
     public static string Save(string runDir, RunConfig config, TrainingProgress progress, UNet model, UNet ema,
-        TorchSharp.Modules.OptimizerHelper optimizer, Generator rng)
+        TorchSharp.Modules.OptimizerHelper? optimizer, Generator? rng)
     {
         var final = Path.Combine(runDir, FolderName);
         var tmp = Path.Combine(runDir, $".{FolderName}.tmp-{Environment.ProcessId}");
@@ -34,9 +35,10 @@ public static class Checkpoint
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson());
             model.save(Path.Combine(tmp, ModelFile));
             ema.save(Path.Combine(tmp, EmaFile));
-            optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-            using (var state = rng.get_state())
-                File.WriteAllBytes(Path.Combine(tmp, RngFile), state.data<byte>().ToArray());
+            optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            if (rng is not null)
+                using (var state = rng.get_state())
+                    File.WriteAllBytes(Path.Combine(tmp, RngFile), state.data<byte>().ToArray());
             // progress.json last: its presence marks a complete folder.
             File.WriteAllText(Path.Combine(tmp, ProgressFile), progress.ToJson());
 
@@ -115,8 +117,16 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>A one-line error for a checkpoint that holds weights only (written by an import: neither optimizer nor generator state).</summary>
+    public static void CheckResumable(string checkpointDir)
+    {
+        if (!File.Exists(Path.Combine(checkpointDir, OptimizerFile)) && !File.Exists(Path.Combine(checkpointDir, RngFile)))
+            throw new DdpmException($"{checkpointDir}: holds weights only (imported, no optimizer state): it samples, but training cannot resume from it");
+    }
+
     public static void LoadOptimizer(TorchSharp.Modules.OptimizerHelper optimizer, string checkpointDir)
     {
+        CheckResumable(checkpointDir);
         var path = Path.Combine(checkpointDir, OptimizerFile);
         if (!File.Exists(path)) throw new DdpmException($"{path}: optimizer state not found");
         try { optimizer.load_state_dict(path); }

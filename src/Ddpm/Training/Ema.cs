@@ -7,7 +7,7 @@ namespace Ddpm.Training;
 /// Exponential moving average of the weights, used for sampling (Ho et al. 2020 App. B). The decay
 /// warms up as min(decay, (1 + n)/(10 + n)) so short runs are not dominated by the random initial weights.
 /// </summary>
-public sealed class Ema(UNet shadow, double decay) : IDisposable
+internal sealed class Ema(UNet shadow, double decay) : IDisposable
 {
     public UNet Model { get; } = shadow;
     public double Decay { get; } = decay;

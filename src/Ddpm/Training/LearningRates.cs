@@ -5,7 +5,7 @@ namespace Ddpm.Training;
 /// (Loshchilov &amp; Hutter 2017, SGDR eq. 5 without restarts) over the run's budget. The budget is the run's epochs, its
 /// time limit, or both: progress is the larger of the two fractions done, so the decay ends with whichever ends first.
 /// </summary>
-public static class LearningRates
+internal static class LearningRates
 {
     public const string Constant = "constant";
     public const string Cosine = "cosine";
@@ -22,7 +22,7 @@ public static class LearningRates
 }
 
 /// <summary>How much training a run is given: steps (from its epochs) and optionally seconds of training time.</summary>
-public sealed record TrainingBudget(long Steps, double? Seconds = null)
+internal sealed record TrainingBudget(long Steps, double? Seconds = null)
 {
     /// <summary>Fraction done after <paramref name="step"/> steps and <paramref name="seconds"/> of training time.</summary>
     public double Progress(long step, double seconds) =>

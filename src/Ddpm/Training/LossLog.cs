@@ -7,7 +7,7 @@ namespace Ddpm.Training;
 /// dropped (they belong to work that was lost), so the file always matches the weights. The resident memory
 /// column shows whether memory stays flat over a long run.
 /// </summary>
-public sealed class LossLog : IDisposable
+internal sealed class LossLog : IDisposable
 {
     public const string FileName = "loss.csv";
     public const string Header = "step,epoch,loss,lr,elapsed_s,rss_mib";

@@ -9,7 +9,7 @@ namespace Ddpm.Training;
 /// </summary>
 /// <param name="MinSnrGamma">null = uniform loss weights.</param>
 /// <param name="Conditional">Class-conditional training on the dataset's labels (classifier-free guidance at sampling time).</param>
-public sealed record Recipe(string Name, string Prediction, double? MinSnrGamma, string LrSchedule, string Architecture, bool Conditional, string Summary)
+internal sealed record Recipe(string Name, string Prediction, double? MinSnrGamma, string LrSchedule, string Architecture, bool Conditional, string Summary)
 {
     /// <summary>
     /// The options as given, the recipe's values where not: a given min-SNR γ of 0 means uniform weights, and the edm
@@ -24,7 +24,7 @@ public sealed record Recipe(string Name, string Prediction, double? MinSnrGamma,
     }
 }
 
-public static class Recipes
+internal static class Recipes
 {
     /// <summary>Exactly the configuration ddpm trained with before recipes existed (Ho et al. 2020's objective on the compact U-Net).</summary>
     public static readonly Recipe Seed = new("seed", EpsilonPrediction.PredictionName, null, LearningRates.Constant, Architectures.Seed, false,

@@ -5,7 +5,7 @@ using Ddpm.Model;
 namespace Ddpm.Training;
 
 /// <summary>What a run was made of. Stored as config.json in every checkpoint; enough to rebuild the model and sampler.</summary>
-public sealed record RunConfig
+internal sealed record RunConfig
 {
     public const string FormatName = "ddpm-checkpoint";
     public const int CurrentVersion = 1;
@@ -47,7 +47,7 @@ public sealed record RunConfig
     }
 }
 
-public sealed record DiffusionConfig
+internal sealed record DiffusionConfig
 {
     /// <summary>gaussian, gamma, blur or mask (<see cref="Diffusion.NoiseProcesses.Names"/>).</summary>
     public string Noise { get; init; } = "gaussian";
@@ -99,7 +99,7 @@ public sealed record DiffusionConfig
         : $", {Prediction}-prediction, {(MinSnrGamma is { } g ? $"min-SNR-{g:G3} weights" : "uniform weights")}{(Immiscible ? ", immiscible noise" : "")}";
 }
 
-public sealed record DataConfig
+internal sealed record DataConfig
 {
     public string Path { get; init; } = "data/mnist";
     public int Subset { get; init; }
@@ -123,12 +123,12 @@ public sealed record DataConfig
     }
 }
 
-public sealed record OptimConfig
+internal sealed record OptimConfig
 {
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; }
-    /// <summary>Adam's β₂, the decay of the squared-gradient average (Kingma & Ba 2015, Algorithm 1); 0.999 in checkpoints before the field.</summary>
+    /// <summary>Adam's β₂, the decay of the squared-gradient average (Kingma &amp; Ba 2015, Algorithm 1); 0.999 in checkpoints before the field.</summary>
     public double AdamBeta2 { get; init; } = 0.999;
     public int WarmupSteps { get; init; } = 200;
     /// <summary>After warm-up: "constant" (checkpoints before this field), or "cosine" decay to 0 at the end of the run's budget (<see cref="LearningRates"/>).</summary>
@@ -153,32 +153,5 @@ public sealed record OptimConfig
         if (WarmupSteps < 0) throw new DdpmException($"warmup steps must be >= 0, got {WarmupSteps}");
         if (!(GradClip > 0)) throw new DdpmException($"gradient clip norm must be > 0, got {GradClip}");
         if (EmaDecay is < 0 or >= 1) throw new DdpmException($"EMA decay must be in [0, 1), got {EmaDecay}");
-    }
-}
-
-/// <summary>Where training stands; progress.json in a checkpoint.</summary>
-public sealed record TrainingProgress
-{
-    /// <summary>Completed epochs.</summary>
-    public int Epoch { get; init; }
-    /// <summary>Batches done in the epoch under way (0 at an epoch boundary).</summary>
-    public int StepInEpoch { get; init; }
-    public long GlobalStep { get; init; }
-    public double ElapsedSeconds { get; init; }
-    public double LastLoss { get; init; } = double.NaN;
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
-
-    public static TrainingProgress FromJson(string json, string source)
-    {
-        try { return JsonSerializer.Deserialize<TrainingProgress>(json, Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new DdpmException($"{source}: corrupt progress file ({e.Message})"); }
     }
 }

@@ -5,7 +5,7 @@ namespace Ddpm.Training;
 /// operating system's (.NET takes flock on Unix for <see cref="FileShare.None"/>), so a killed process releases it with its
 /// file handles and never leaves the run stuck; <c>.lock.owner</c> names the holder for the message a second process prints.
 /// </summary>
-public sealed class RunLock : IDisposable
+internal sealed class RunLock : IDisposable
 {
     public const string LockFile = ".lock";
     public const string OwnerFile = ".lock.owner";

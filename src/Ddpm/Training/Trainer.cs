@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Training;
 
-public sealed record TrainerOptions
+internal sealed record TrainerOptions
 {
     /// <summary>Total epochs of the run (a resumed run continues up to this number).</summary>
     public int Epochs { get; init; } = 1;
@@ -38,7 +38,7 @@ public sealed record TrainerOptions
 /// Algorithm 1 of Ho et al. 2020 with AdamW, gradient clipping, learning-rate warm-up and an EMA of
 /// the weights; checkpoints at every epoch end, on interruption and at the end.
 /// </summary>
-public sealed class Trainer : IDisposable
+internal sealed class Trainer : IDisposable
 {
     public const string PreviewFolder = "previews";
     public const string PlotFile = "training.png";

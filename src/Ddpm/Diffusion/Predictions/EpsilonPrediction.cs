@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Ddpm.Diffusion.Predictions;
 
 /// <summary>ε-prediction, Ho et al. 2020 eq. 14 (L_simple): the network predicts the noise.</summary>
-public sealed class EpsilonPrediction : IPrediction
+internal sealed class EpsilonPrediction : IPrediction
 {
     public const string PredictionName = "eps";
     public string Name => PredictionName;

@@ -8,7 +8,7 @@ namespace Ddpm.Diffusion.Predictions;
 /// (<see cref="ModelOutput"/>) turns the network's output back into x̂_0 and ε̂ for every sampler.
 /// Adding a parameterisation is one class here plus one entry in <see cref="PredictionTypes"/>.
 /// </summary>
-public interface IPrediction
+internal interface IPrediction
 {
     /// <summary>The name stored in a checkpoint's config ("eps", "v").</summary>
     string Name { get; }

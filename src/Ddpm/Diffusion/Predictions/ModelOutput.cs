@@ -8,7 +8,7 @@ namespace Ddpm.Diffusion.Predictions;
 /// The one place that turns a network output into ε̂ and x̂_0 (as diffusers' <c>convert_model_output</c>), and an
 /// ε-model view of any network, so samplers written for ε̂ run every parameterisation unchanged.
 /// </summary>
-public static class ModelOutput
+internal static class ModelOutput
 {
     /// <summary>x̂_0 = (x_t − σ_t ε̂)/α_t (Ho et al. 2020 eq. 15).</summary>
     public static Tensor X0FromEpsilon(Tensor xt, Tensor epsilon, double alpha, double sigma) => (xt - epsilon * sigma) / alpha;

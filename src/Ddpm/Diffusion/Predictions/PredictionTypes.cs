@@ -1,7 +1,7 @@
 namespace Ddpm.Diffusion.Predictions;
 
 /// <summary>The registry of network parameterisations for Gaussian noise.</summary>
-public static class PredictionTypes
+internal static class PredictionTypes
 {
     private static readonly IReadOnlyDictionary<string, Func<IPrediction>> Registry = new Dictionary<string, Func<IPrediction>>
     {

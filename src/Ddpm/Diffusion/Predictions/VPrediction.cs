@@ -6,7 +6,7 @@ namespace Ddpm.Diffusion.Predictions;
 /// v-prediction (Salimans &amp; Ho 2022, §4 and App. D): v = α_t ε − σ_t x_0, so x̂_0 = α_t x_t − σ_t v̂ and
 /// ε̂ = σ_t x_t + α_t v̂ (α_t² + σ_t² = 1). Its target stays well scaled at both ends of the schedule.
 /// </summary>
-public sealed class VPrediction : IPrediction
+internal sealed class VPrediction : IPrediction
 {
     public const string PredictionName = "v";
     public string Name => PredictionName;

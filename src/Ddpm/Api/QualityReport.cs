@@ -1,13 +1,17 @@
-namespace Ddpm.Evaluation;
+namespace Ddpm;
 
 /// <summary>Sample-quality metrics of one set of images, all in the evaluator classifier's feature space.</summary>
 public sealed record QualityReport
 {
+    /// <summary>What was scored, e.g. "run, w = 0.5".</summary>
     public required string Name { get; init; }
+    /// <summary>Number of images scored.</summary>
     public required int N { get; init; }
-    /// <summary>Fréchet distance to the MNIST test set's features (FCD). Depends on N: compare at equal N.</summary>
+    /// <summary>Fréchet distance to the test set's features in the classifier's space (FCD). Depends on N: compare at equal N.</summary>
     public required double Fcd { get; init; }
+    /// <summary>Fraction of the images inside the k-NN balls (k = 3) of the real test images (Kynkäänniemi et al. 2019): fidelity.</summary>
     public required double Precision { get; init; }
+    /// <summary>Fraction of N real test images inside the k-NN balls of the images: variety.</summary>
     public required double Recall { get; init; }
     /// <summary>Mean of the top-class softmax probability.</summary>
     public required double MeanConfidence { get; init; }
