@@ -181,7 +181,7 @@ public class CliTests
         var npz = Path.Combine(dir, "s.npz");
         var sample = Run("sample", "--checkpoint", run, "--n", "10", "--columns", "5", "--scale", "1", "--out", grid, "--npz", npz, "--sampler", "ddpm", "--sigma", "beta-tilde");
         Assert.True(sample.Code == 0, sample.Err);
-        Assert.Contains($"σ² = beta-tilde, v-prediction, {auto})", sample.Out); // sampling picks the fast precision for this CPU
+        Assert.Contains($"σ² = beta-tilde, v-prediction, {auto}, cpu)", sample.Out); // sampling picks the fast precision for this CPU
         var info = Image.Identify(grid);
         Assert.Equal((5 * 30 + 2, 2 * 30 + 2), (info.Width, info.Height));
         Assert.True(new FileInfo(npz).Length > 10 * 784);
@@ -193,7 +193,7 @@ public class CliTests
 
         var ddim = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "5", "--out", Path.Combine(dir, "ddim.png"), "--precision", "fp32");
         Assert.True(ddim.Code == 0, ddim.Err);
-        Assert.Contains("DDIM, 5 steps, η = 0, v-prediction, fp32)", ddim.Out);
+        Assert.Contains("DDIM, 5 steps, η = 0, v-prediction, fp32, cpu)", ddim.Out);
         var tooMany = Run("sample", "--checkpoint", run, "--n", "4", "--sampler", "ddim", "--steps", "21", "--out", Path.Combine(dir, "ddim.png"));
         Assert.Equal(ExitCodes.Failure, tooMany.Code);
         AssertOneLineError(tooMany.Err, "DDIM steps must be in 1..20");
@@ -470,5 +470,24 @@ public class CliTests
         AssertOneLineError(Run("import", file, "--out", run).Err, "already holds a run");
         AssertOneLineError(Run("train", "--resume", run, "--epochs", "2").Err, "holds weights only");
         AssertOneLineError(Run("export", "--checkpoint", Path.Combine(dir, "nothing"), "--out", file).Err, "checkpoint not found");
+    }
+
+    [Fact]
+    public void Device_options_take_the_cpu_and_refuse_a_missing_gpu_with_one_line()
+    {
+        var dir = TestSupport.TempDir();
+        var fixture = Path.Combine(TestSupport.RepoRoot, "tests", "Ddpm.Tests", "Fixtures", "v1-tiny");
+        var cpu = Run("sample", "--checkpoint", fixture, "--n", "2", "--steps", "2", "--sampler", "ddim", "--device", "cpu", "--out", Path.Combine(dir, "g.png"));
+        Assert.True(cpu.Code == ExitCodes.Success, cpu.Err);
+        Assert.Contains(", cpu)", cpu.Out);
+        var bad = Run("sample", "--checkpoint", fixture, "--device", "gpu", "--out", Path.Combine(dir, "g.png"));
+        Assert.Equal(ExitCodes.Usage, bad.Code);
+        AssertOneLineError(bad.Err, "--device must be auto, cpu, cuda or cuda:N");
+        if (!TorchSharp.torch.cuda.is_available())
+        {
+            var gpu = Run("sample", "--checkpoint", fixture, "--device", "cuda:0", "--out", Path.Combine(dir, "g.png"));
+            Assert.Equal(ExitCodes.Failure, gpu.Code);
+            AssertOneLineError(gpu.Err, "CUDA is not available");
+        }
     }
 }

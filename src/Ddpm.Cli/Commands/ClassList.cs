@@ -15,11 +15,17 @@ internal static class ClassList
         return NoiseDemoCommand.TryParseSteps(text, out classes);
     }
 
-    /// <summary>The classes, if the model is conditional and knows them all; otherwise a one-line error.</summary>
-    public static IReadOnlyList<int> Check(IReadOnlyList<int> classes, ModelInfo model, string option)
+    /// <summary>A one-line error naming the option unless the model is class-conditional.</summary>
+    public static void RequireConditional(ModelInfo model, string option)
     {
         if (!model.IsConditional)
             throw new DdpmException($"{option} needs a class-conditional checkpoint (train with --conditional); this one is unconditional");
+    }
+
+    /// <summary>The classes, if the model is conditional and knows them all; otherwise a one-line error.</summary>
+    public static IReadOnlyList<int> Check(IReadOnlyList<int> classes, ModelInfo model, string option)
+    {
+        RequireConditional(model, option);
         if (classes.FirstOrDefault(c => c < 0 || c >= model.ClassCount, -1) is var bad and >= 0)
             throw new UsageException($"{option}: class {bad} is outside 0..{model.ClassCount - 1}");
         return classes;

@@ -7,6 +7,14 @@ namespace Ddpm.Cli.Commands;
 /// <summary>Options shared by several commands, with their validation.</summary>
 internal static class CommonOptions
 {
+    /// <summary>--device: auto, cpu, cuda or cuda:N (resolved, and CUDA's availability checked, by the library).</summary>
+    public static Option<string> Device() => Check(new Option<string>("--device")
+    {
+        Description = "Where to compute: auto (CUDA where this build and machine have it, else the CPU), cpu, cuda or cuda:N (this project's builds and machines are CPU-only: docs/platform.md)",
+        DefaultValueFactory = _ => "auto",
+    }, d => d is "auto" or "cpu" or "cuda" || (d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d[5..], out int i) && i >= 0) ? null
+        : $"--device must be auto, cpu, cuda or cuda:N, got '{d}'");
+
     public static Option<long> Seed() => new("--seed") { Description = "Random seed; the same seed gives the same result on the same machine", DefaultValueFactory = _ => 0 };
 
     public static Option<string> Data(string? description = null) => new("--data")
@@ -113,6 +121,7 @@ internal static class CommonOptions
         private readonly Option<bool> _clip = new("--clip-x0") { Description = "ddpm, ddim, dpm++2m: clamp the predicted x_0 to [-1, 1] at every step (Ho et al.'s clipped sampler; needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };
         private readonly Option<string> _precision = new("--precision") { Description = "Convolution precision while sampling: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16; weights are fp32 either way", DefaultValueFactory = _ => "auto" };
         private readonly Option<string> _noise = Noise(withDefault: false);
+        private readonly Option<string> _device = Device();
         private readonly Option<string> _weights = OneOf("--weights", "Weights to sample: ema (the exponential moving average, Ho et al. 2020 App. B) or raw (the optimizer's last step)", ["ema", "raw"], "ema");
         private readonly Option<double> _churn = Positive(new Option<double>("--churn") { Description = "heun (edm checkpoints): EDM's S_churn, noise re-injected per step (0 = deterministic)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double?> _perturbation = Check(new Option<double?>("--start-perturbation") { Description = "cold (blur and mask checkpoints): σ of the Gaussian perturbation added to the start and removed from the result, in place of the checkpoint's (blur 0.002, mask 0)" },
@@ -125,14 +134,14 @@ internal static class CommonOptions
             _noise.Description = "The checkpoint's noise type is read from its config; if given, a checkpoint with another one is an error";
         }
 
-        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _perturbation, _precision, _weights, _noise];
+        public IEnumerable<Option> All => [_kind, _steps, _eta, _clip, _sigma, _churn, _perturbation, _precision, _weights, _noise, _device];
 
         /// <summary>The checkpoint (--checkpoint, else the newest under runs/) with its --weights (EMA by default) in --precision, auto
         /// resolved for this CPU (weights are fp32 and either precision samples them); --noise, if given, must be the checkpoint's.</summary>
         public DiffusionModel LoadModel(ParseResult parse, string? checkpoint)
         {
             var model = DiffusionModel.Load(checkpoint ?? Training.Checkpoint.Newest("runs"),
-                new LoadOptions { UseEma = parse.GetValue(_weights) == "ema", Precision = parse.GetValue(_precision)! });
+                new LoadOptions { UseEma = parse.GetValue(_weights) == "ema", Precision = parse.GetValue(_precision)!, Device = parse.GetValue(_device)! });
             if (parse.GetValue(_noise) is { } noise && noise != model.Info.Noise)
             {
                 model.Dispose();

@@ -84,7 +84,7 @@ internal static class EvalCommand
                 if (parse.GetValue(Guidance) is { } text && TryParseScales(text, out var given)) scales = [.. given.Select(w => (double?)w)];
             }
             else if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
-                ClassList.Check([], info, parse.GetValue(Guidance) is not null ? "--guidance" : "--digits"); // throws: unconditional
+                ClassList.RequireConditional(info, parse.GetValue(Guidance) is not null ? "--guidance" : "--digits");
             foreach (var w in scales)
             {
                 // The same seed, so the same x_T, for every w.

@@ -29,11 +29,12 @@ internal static class InpaintCommand
     private static readonly Option<int> Scale = CommonOptions.Positive(new Option<int>("--scale") { Description = "Pixel upscaling of the PNG", DefaultValueFactory = _ => 4 });
     private static readonly Option<long> Seed = CommonOptions.Seed();
     private static readonly Option<int> Threads = CommonOptions.Threads();
+    private static readonly Option<string> Device = CommonOptions.Device();
 
     public static Command Create()
     {
         var command = new Command("inpaint", "Fill in the missing part of a digit with RePaint (Lugmayr et al. 2022) from any checkpoint");
-        foreach (var o in new Option[] { ImagePath, FromTest, MaskPath, MaskRect, Out, CheckpointPath, Count, Steps, JumpLength, JumpCount, Digit, Guidance, DataDir, Scale, Seed, Threads })
+        foreach (var o in new Option[] { ImagePath, FromTest, MaskPath, MaskRect, Out, CheckpointPath, Count, Steps, JumpLength, JumpCount, Digit, Guidance, DataDir, Scale, Seed, Threads, Device })
             command.Add(o);
         command.SetAction(Execute);
         return command;
@@ -54,7 +55,7 @@ internal static class InpaintCommand
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 
-        using var model = DiffusionModel.Load(parse.GetValue(CheckpointPath) ?? Checkpoint.Newest("runs"));
+        using var model = DiffusionModel.Load(parse.GetValue(CheckpointPath) ?? Checkpoint.Newest("runs"), new LoadOptions { Device = parse.GetValue(Device)! });
         var info = model.Info;
         int size = info.ImageSize, n = parse.GetValue(Count);
         using var scope = NewDisposeScope();

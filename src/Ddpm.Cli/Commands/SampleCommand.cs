@@ -69,10 +69,10 @@ internal static class SampleCommand
         };
         string what = $"{n} images";
         double guidance = request.Guidance ?? info.DefaultGuidance;
-        if (parse.GetValue(ClassName) is { } name || parse.GetValue(Digit) is not null)
+        if (parse.GetValue(ClassName) is not null || parse.GetValue(Digit) is not null)
         {
             var option = parse.GetValue(ClassName) is null ? "--digit" : "--class";
-            ClassList.Check([], info, option); // an unconditional checkpoint: one line naming the option
+            ClassList.RequireConditional(info, option);
             int label = parse.GetValue(ClassName) is { } given ? model.ClassIndex(given) : ClassList.Check([parse.GetValue(Digit)!.Value], info, option)[0];
             request = request with { Classes = [label] };
             what = $"{n} images of class {label}{(info.ClassNames is { } names && label < names.Count ? $" ({names[label]})" : "")}, guidance w = {guidance}";
@@ -103,7 +103,7 @@ internal static class SampleCommand
             request = request with { SnapshotsNear = requested };
         }
 
-        output.WriteLine($"Sampling {what} from {info.CheckpointDirectory} ({info.Summary}; {model.DescribeSampler(request.Sampler)}, {model.Precision})");
+        output.WriteLine($"Sampling {what} from {info.CheckpointDirectory} ({info.Summary}; {model.DescribeSampler(request.Sampler)}, {model.Precision}, {model.DeviceName})");
         var started = DateTime.UtcNow;
         using var images = SamplingView.Generate(model, request, output);
         images.SavePng(outPath, columns, scale, parse.GetValue(Title));

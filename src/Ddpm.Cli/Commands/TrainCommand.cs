@@ -46,6 +46,7 @@ internal static class TrainCommand
     private static readonly Option<int> EvalN = CommonOptions.Range(new Option<int>("--eval-n") { Description = "Images sampled per evaluation during training", DefaultValueFactory = _ => 500 }, 5, 100_000);
     private static readonly Option<string?> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every (default: data/evaluator/NAME-cnn.bin for a data folder NAME; data/mnist has one)" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
+    private static readonly Option<string> Device = CommonOptions.Device();
     private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every with the checkpoint's default sampler, at most T (0 = its default: dpm++2m 20, heun 18 levels, gamma and cold 50)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<bool?> Conditional = new("--conditional") { Description = "Class-conditional model on the dataset's labels, for --digit and --guidance at sampling time; --conditional false trains an unconditional one (default: the recipe's)" };
     private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
@@ -61,7 +62,7 @@ internal static class TrainCommand
     private static readonly Option<string?> Arch = CommonOptions.OneOf("--arch", "U-Net variant: seed (compact), zero (with Ho et al.'s zero init), ho (zero init, Ho et al.'s skips, attention at 14x14) (default: the recipe's)", Architectures.Names);
 
     /// <summary>Options of one run of the command, which --resume may give again.</summary>
-    private static readonly Option[] RunOptions = [Epochs, Resume, PreviewEvery, MaxMinutes, CheckpointMinutes, EvalEvery, EvalN, Classifier, Threads, PreviewSteps];
+    private static readonly Option[] RunOptions = [Epochs, Resume, PreviewEvery, MaxMinutes, CheckpointMinutes, EvalEvery, EvalN, Classifier, Threads, PreviewSteps, Device];
 
     /// <summary>Options a checkpoint fixes; giving them with --resume is an error rather than silently ignored.</summary>
     private static readonly Option[] FixedByCheckpoint = [DataDir, Subset, ImageSize, Channels, BatchSize, LearningRate, AdamBeta2, Warmup, EmaDecay, Schedule, Timesteps, Preset, BaseChannels, BlocksPerLevel, Seed, Out, Precision, Conditional, LabelDrop, Noise, GammaTheta0, StartPerturbation, Recipe, PredictionType, MinSnr, LrSchedule, Arch, Immiscible];
@@ -84,7 +85,7 @@ internal static class TrainCommand
         {
             var clash = FixedByCheckpoint.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
             if (clash is not null) throw new UsageException($"{clash.Name} cannot be combined with --resume: the checkpoint fixes it");
-            run = TrainingRun.Resume(resume);
+            run = TrainingRun.Resume(resume, parse.GetValue(Device)!);
         }
         else
         {
@@ -101,7 +102,7 @@ internal static class TrainCommand
                 throw new UsageException("--label-drop applies to --conditional training only");
             run = TrainingRun.Start(new TrainingRequest
             {
-                Data = parse.GetValue(DataDir)!, RunDirectory = parse.GetValue(Out), Subset = parse.GetValue(Subset), ImageSize = parse.GetValue(ImageSize), Channels = parse.GetValue(Channels),
+                Data = parse.GetValue(DataDir)!, RunDirectory = parse.GetValue(Out), Device = parse.GetValue(Device)!, Subset = parse.GetValue(Subset), ImageSize = parse.GetValue(ImageSize), Channels = parse.GetValue(Channels),
                 Recipe = parse.GetValue(Recipe)!, Prediction = parse.GetValue(PredictionType), MinSnrGamma = parse.GetValue(MinSnr), LrSchedule = parse.GetValue(LrSchedule),
                 Architecture = parse.GetValue(Arch), Conditional = parse.GetValue(Conditional),
                 Noise = noise, Schedule = parse.GetValue(Schedule)!, Timesteps = parse.GetValue(Timesteps), GammaTheta0 = parse.GetValue(GammaTheta0),

@@ -1,6 +1,8 @@
 using Ddpm.Model;
+using Ddpm.Runtime;
 using Ddpm.Sampling;
 using Ddpm.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ddpm;
@@ -15,6 +17,10 @@ public sealed record LoadOptions
     /// <summary>Convolution precision while sampling: "auto" (bf16 where the CPU has native bf16 arithmetic, else fp32),
     /// "fp32" or "bf16". Weights stay fp32 either way.</summary>
     public string Precision { get; init; } = "auto";
+
+    /// <summary>Where the model computes: "auto" (CUDA where this build and machine have it, else the CPU), "cpu", "cuda" or
+    /// "cuda:N". Any checkpoint loads onto any device.</summary>
+    public string Device { get; init; } = "auto";
 }
 
 /// <summary>What a trained model is, read from its checkpoint.</summary>
@@ -46,6 +52,7 @@ public sealed class DiffusionModel : IDisposable
 {
     internal UNet Network { get; }
     internal RunConfig Config { get; }
+    internal Device Device { get; }
 
     /// <summary>What the model is: size, channels, classes, noise type, training steps.</summary>
     public ModelInfo Info { get; }
@@ -53,9 +60,13 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The convolution precision it samples in: "fp32" or "bf16".</summary>
     public string Precision => Network.Precision.Name();
 
-    private DiffusionModel(string checkpointDir, RunConfig config, UNet network, long trainedSteps)
+    /// <summary>The device it computes on, e.g. "cpu" or "cuda:0".</summary>
+    public string DeviceName => Device.ToString();
+
+    private DiffusionModel(string checkpointDir, RunConfig config, UNet network, long trainedSteps, Device device)
     {
         Network = network;
+        Device = device;
         Config = config;
         double guidance = Generation.DefaultGuidanceFor(trainedSteps);
         Info = new ModelInfo(checkpointDir, config.Data.Path, config.Model.ImageSize, config.Model.ImageChannels, config.Model.NumClasses,
@@ -72,10 +83,15 @@ public sealed class DiffusionModel : IDisposable
         options ??= new LoadOptions();
         var dir = Checkpoint.Resolve(path);
         var config = Checkpoint.ReadConfig(dir);
+        var device = Devices.Resolve(options.Device);
         var network = Checkpoint.LoadModel(dir, options.UseEma);
-        try { network.Precision = PrecisionNames.Resolve(options.Precision); }
+        try
+        {
+            network.Precision = PrecisionNames.Resolve(options.Precision);
+            network.to(device);
+        }
         catch { network.Dispose(); throw; }
-        return new DiffusionModel(dir, config, network, Checkpoint.ReadProgress(dir).GlobalStep);
+        return new DiffusionModel(dir, config, network, Checkpoint.ReadProgress(dir).GlobalStep, device);
     }
 
     /// <summary>The most recently written checkpoint under a folder of runs (default <c>runs</c>), loaded.</summary>
@@ -126,8 +142,9 @@ public sealed class DiffusionModel : IDisposable
         var recorder = frames.Length + snapshots.Length > 0 ? new TrajectoryRecorder(frames.Concat(snapshots)) : null;
         try
         {
+            using var onDevice = new DeviceScope(Device);
             using var scope = NewDisposeScope();
-            using var generator = new Generator((ulong)request.Seed);
+            using var generator = Devices.GeneratorFor((ulong)request.Seed, Device);
             var options = new GenerationOptions
             {
                 BatchSize = request.BatchSize,
@@ -137,7 +154,7 @@ public sealed class DiffusionModel : IDisposable
             };
             var images = Generation.Run(Network, sampler, n, options, generator, progress is null ? null
                 : (first, count) => new SyncProgress<int>(step => progress.Report(new SamplingProgress(first, count, n, step, sampler.Steps))), cancellation);
-            return new GeneratedImages(images.MoveToOuterDisposeScope(), labels, labels is null ? null : guidance, Samplers.Describe(sampler), recorder, frames, snapshots);
+            return new GeneratedImages(Devices.ToHost(images).MoveToOuterDisposeScope(), labels, labels is null ? null : guidance, Samplers.Describe(sampler), recorder, frames, snapshots);
         }
         catch
         {
@@ -154,8 +171,9 @@ public sealed class DiffusionModel : IDisposable
     {
         var repaint = CreateRePaint(request);
         if (request.Count < 1) throw new DdpmException($"number of completions must be >= 1, got {request.Count}");
+        using var onDevice = new DeviceScope(Device);
         using var scope = NewDisposeScope();
-        var (image, mask) = (request.Image, request.Mask);
+        var (image, mask) = (request.Image.to(Device), request.Mask.to(Device));
         long size = Info.ImageSize;
         if (image.dim() != 4 || image.shape[0] != 1 || image.shape[1] != Info.Channels || image.shape[2] != size || image.shape[3] != size)
             throw new DdpmException($"the image must be [1, {Info.Channels}, {size}, {size}] for this model, got [{string.Join(", ", image.shape)}]");
@@ -166,10 +184,10 @@ public sealed class DiffusionModel : IDisposable
         if (labels is null && request.Guidance is not null) throw new DdpmException("guidance in inpainting needs a class");
         double guidance = request.Guidance ?? Info.DefaultGuidance;
         using var guided = labels is null ? null : new GuidedModel(Network, tensor(labels.Select(l => (long)l).ToArray()), guidance);
-        using var generator = new Generator((ulong)request.Seed);
+        using var generator = Devices.GeneratorFor((ulong)request.Seed, Device);
         var known = image.expand(n, -1, -1, -1).contiguous();
         var result = repaint.Inpaint(guided ?? (nn.Module<Tensor, Tensor, Tensor>)Network, known, mask, generator, progress, cancellation);
-        return new GeneratedImages(result.MoveToOuterDisposeScope(), labels, labels is null ? null : guidance, Describe(repaint), null, [], []);
+        return new GeneratedImages(Devices.ToHost(result).MoveToOuterDisposeScope(), labels, labels is null ? null : guidance, Describe(repaint), null, [], []);
     }
 
     /// <summary>Model calls per image of <see cref="Inpaint"/> with these settings.</summary>

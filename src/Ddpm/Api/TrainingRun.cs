@@ -1,6 +1,7 @@
 using Ddpm.Data;
 using Ddpm.Evaluation;
 using Ddpm.Model;
+using Ddpm.Runtime;
 using Ddpm.Sampling;
 using Ddpm.Training;
 
@@ -68,6 +69,8 @@ public sealed record TrainingRequest
     public double? LabelDrop { get; init; }
     /// <summary>Gaussian noise with eps or v: immiscible noise assignment (Li et al. 2024).</summary>
     public bool Immiscible { get; init; }
+    /// <summary>Where to train: "auto" (CUDA where available, else the CPU), "cpu", "cuda" or "cuda:N".</summary>
+    public string Device { get; init; } = "auto";
 }
 
 /// <summary>How long and with what side products <see cref="TrainingRun.Train"/> runs.</summary>
@@ -110,6 +113,8 @@ public sealed class TrainingRun : IDisposable
     public TrainingProgress Progress => _trainer.Progress;
     /// <summary>Optimizer steps per epoch (the data's images over the batch size, rounded up).</summary>
     public int StepsPerEpoch => _trainer.StepsPerEpoch;
+    /// <summary>The device it trains on, e.g. "cpu".</summary>
+    public string DeviceName => _trainer.Device.ToString();
     /// <summary>Trainable parameters of the network.</summary>
     public long ParameterCount => _trainer.Model.ParameterCount();
 
@@ -175,7 +180,9 @@ public sealed class TrainingRun : IDisposable
             var runDir = request.RunDirectory ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
             if (File.Exists(Path.Combine(runDir, Checkpoint.FolderName, Checkpoint.ConfigFile)))
                 throw new DdpmException($"{runDir} already holds a run: continue it with --resume {runDir} or choose another --out");
-            var trainer = Trainer.Create(runDir, config, data);
+            var device = Devices.Resolve(request.Device);
+            Trainer trainer;
+            using (new DeviceScope(device)) trainer = Trainer.Create(runDir, config, data);
             var c = trainer.Config;
             var summary = $"Training {(c.Model.IsConditional ? $"class-conditional ({c.Model.NumClasses} classes) " : "")}{c.Model.Preset} U-Net ({trainer.Model.ParameterCount():N0} parameters) on {data.Count:N0} images from {request.Data}; " +
                           $"{c.Diffusion.Describe()}{c.Diffusion.DescribeObjective()}, T = {c.Diffusion.Timesteps}, {c.Training.Precision}, {c.Training.LrSchedule} learning rate; run folder {runDir}";
@@ -189,7 +196,10 @@ public sealed class TrainingRun : IDisposable
     }
 
     /// <summary>Continues the run in a run or checkpoint folder exactly where it stopped: weights, EMA, optimizer, random state, data order.</summary>
-    public static TrainingRun Resume(string path)
+    /// <param name="path">The run or checkpoint folder.</param>
+    /// <param name="device">"auto", "cpu", "cuda" or "cuda:N": resume on the device the run trained on for an exact continuation
+    /// (a CUDA generator's random stream is not the CPU's).</param>
+    public static TrainingRun Resume(string path, string device = "auto")
     {
         DdpmRuntime.Initialize();
         var dir = Checkpoint.Resolve(path);
@@ -198,7 +208,8 @@ public sealed class TrainingRun : IDisposable
         var data = DataSources.Load(config.Data.Path, DatasetSplit.Train, config.Data.Subset, config.Data.ImageSize, config.Data.Channels).Data;
         try
         {
-            var trainer = Trainer.Resume(dir, data);
+            Trainer trainer;
+            using (new DeviceScope(Devices.Resolve(device))) trainer = Trainer.Resume(dir, data);
             var p = trainer.Progress;
             return new TrainingRun(trainer, data, $"Resuming {trainer.RunDir} at epoch {p.Epoch + 1}, step {p.StepInEpoch} (global step {p.GlobalStep})", []);
         }
@@ -234,6 +245,7 @@ public sealed class TrainingRun : IDisposable
             Evaluation = evaluator is null ? null : new TrainingEvaluation(evaluator, schedule.EvalImages),
             Sampler = new SamplerOptions { Steps = schedule.PreviewSteps },
         };
+        using var onDevice = new DeviceScope(_trainer.Device);
         return _trainer.Run(options, observer, cancellation);
     }
 

@@ -78,6 +78,8 @@ internal sealed class SampleEvaluator : IDisposable
     public QualityReport Evaluate(string name, Tensor images, Tensor? labels = null)
     {
         long n = images.shape[0];
+        images = images.cpu(); // the evaluator runs on the CPU, whatever device made the samples
+        labels = labels?.cpu();
         if (n < NearestNeighbours + 2) throw new DdpmException($"at least {NearestNeighbours + 2} images are needed to evaluate, got {n}");
         using var scope = NewDisposeScope();
         var (features, probabilities) = Embed(images);

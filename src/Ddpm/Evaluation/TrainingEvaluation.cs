@@ -25,7 +25,7 @@ internal sealed class TrainingEvaluation(SampleEvaluator evaluator, int n, long 
     public QualityReport Evaluate(Model.UNet model, ISampler sampler, string name, double guidance, IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
         using var scope = NewDisposeScope();
-        using var g = new Generator((ulong)seed);
+        using var g = Runtime.Devices.GeneratorFor((ulong)seed, get_default_device());
         var options = Generation.Default(model.Config, N, guidance) with { BatchSize = BatchSize };
         var images = Generation.Run(model, sampler, N, options, g, (_, _) => progress, cancellation);
         return evaluator.Evaluate(name, images, options.Labels);

@@ -50,8 +50,12 @@ internal sealed class ConvNhwc : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        // Other dtypes (a float64 reference copy in tests) run in the default layout.
+        // Other dtypes (a float64 reference copy in tests) run in the default layout; so do other devices than the CPU, where
+        // libtorch 2.10's layout and bf16 problems (docs/platform.md) were seen, with bf16 casting as asked.
         if (x.dtype != ScalarType.Float32) return conv.forward(x);
+        if (!Runtime.Devices.IsCpu(x))
+            return Precision != Precision.Bf16 ? conv.forward(x)
+                : nn.functional.conv2d(x.to(ScalarType.BFloat16), conv.weight!.to(ScalarType.BFloat16), conv.bias?.to(ScalarType.BFloat16), _stride, _padding, [1, 1], 1).to(ScalarType.Float32);
         if (Precision == Precision.Bf16 && _bf16Correct)
         {
             const ScalarType bf16 = ScalarType.BFloat16;

@@ -137,7 +137,7 @@ internal static class Checkpoint
     {
         var path = Path.Combine(checkpointDir, RngFile);
         if (!File.Exists(path)) throw new DdpmException($"{path}: random generator state not found");
-        using var state = tensor(File.ReadAllBytes(path), ScalarType.Byte);
+        using var state = tensor(File.ReadAllBytes(path), ScalarType.Byte, device: CPU); // generator states are CPU byte tensors
         try { rng.set_state(state); }
         catch (Exception e) { throw new DdpmException($"{path}: corrupt random generator state ({FirstLine(e.Message)})"); }
     }

@@ -49,6 +49,8 @@ internal sealed class Trainer : IDisposable
     public Ema Ema { get; }
     public TrainingProgress Progress { get; private set; }
     public INoiseProcess Process { get; }
+    /// <summary>Where the model's parameters are (the device the run was created or resumed in, <see cref="Runtime.DeviceScope"/>).</summary>
+    public Device Device { get; }
 
     private readonly ImageDataset _data;
     private readonly AdamW _optimizer;
@@ -65,10 +67,11 @@ internal sealed class Trainer : IDisposable
         Ema = ema;
         Progress = progress;
         Process = NoiseProcesses.Create(config.Diffusion);
+        Device = model.parameters().First().device;
         var o = config.Training;
         model.Precision = ema.Model.Precision = PrecisionNames.Parse(o.Precision);
         _optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, beta2: o.AdamBeta2, weight_decay: o.WeightDecay);
-        _rng = new Generator((ulong)o.Seed);
+        _rng = Runtime.Devices.GeneratorFor((ulong)o.Seed, Device);
     }
 
     /// <summary>A new run: weights initialised from the seed.</summary>
@@ -183,7 +186,7 @@ internal sealed class Trainer : IDisposable
     private Tensor EpochOrder(int epoch)
     {
         using var g = new Generator((ulong)(Config.Training.Seed * 1_000_003 + epoch + 1));
-        return randperm(_data.Count, generator: g);
+        return randperm(_data.Count, generator: g, device: CPU); // the data stay on the CPU; batches move to the model's device
     }
 
     public TrainingResult Run(TrainerOptions options, ITrainingObserver? observer = null, CancellationToken cancellation = default)
@@ -228,8 +231,8 @@ internal sealed class Trainer : IDisposable
                     using (var scope = NewDisposeScope())
                     {
                         var index = order.narrow(0, (long)s * batch, Math.Min(batch, _data.Count - (long)s * batch));
-                        var x0 = _data.Images.index_select(0, index);
-                        loss = TrainStep(x0, Model.Config.IsConditional ? _data.Labels.index_select(0, index) : null);
+                        var x0 = _data.Images.index_select(0, index).to(Device);
+                        loss = TrainStep(x0, Model.Config.IsConditional ? _data.Labels.index_select(0, index).to(Device) : null);
                         if (!float.IsFinite(loss))
                             throw new TrainingDivergedException(
                                 $"loss became {loss} at step {Progress.GlobalStep + 1} (epoch {epoch + 1}); training stopped, the last good checkpoint is kept" +
@@ -297,7 +300,7 @@ internal sealed class Trainer : IDisposable
     {
         var sampler = InTrainingSampler(samplerOptions ?? TrainerOptions.DefaultSampler);
         observer?.OnPreviewStarted(sampler.Steps);
-        using var g = new Generator(12345);
+        using var g = Runtime.Devices.GeneratorFor(12345, Device);
         using var scope = NewDisposeScope();
         var progress = observer is null ? null : new SyncProgress<int>(observer.OnPreviewProgress);
         var images = Generation.Run(Ema.Model, sampler, count, Generation.Default(Config.Model, count, Generation.DefaultGuidanceFor(Progress.GlobalStep)) with { BatchSize = count }, g, (_, _) => progress, cancellation);
