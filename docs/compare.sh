@@ -33,10 +33,10 @@ mkdir -p "$out"
 candidates() {
   case $1 in
     gaussian) printf '%s\n' "dpm++2m-20=--sampler dpm++2m --steps 20" "ddim-20=--sampler ddim --steps 20";;
-    gamma) printf '%s\n' "gamma-ddim-20=--sampler ddim --steps 20" "gamma-ddim-50=--sampler ddim --steps 50" "gamma-100=--sampler gamma --steps 100";;
-    blur) printf '%s\n' "cold-50=--steps 50" "cold-100=--steps 100";;
+    gamma) printf '%s\n' "gamma-ddim-20=--sampler ddim --steps 20" "gamma-ddim-50=--sampler ddim --steps 50" "gamma-ddim-20-clip=--sampler ddim --steps 20 --clip-x0";;
+    blur) printf '%s\n' "cold-50=--steps 50";;
     # Defading starts from one level per image: a start perturbation, removed at the end, is the variety it lacks (EXPERIMENTS.md).
-    mask) printf '%s\n' "cold-50=--steps 50" "cold-100=--steps 100" "cold-50-p0.05=--steps 50 --start-perturbation 0.05" "cold-50-p0.2=--steps 50 --start-perturbation 0.2";;
+    mask) printf '%s\n' "cold-50=--steps 50" "cold-50-p0.05=--steps 50 --start-perturbation 0.05" "cold-50-p0.2=--steps 50 --start-perturbation 0.2";;
   esac
 }
 
