@@ -165,7 +165,7 @@ public sealed class DiffusionModel : IDisposable
 
     /// <summary>
     /// Fills in the unknown pixels of an image with RePaint (Lugmayr et al. 2022): <see cref="InpaintRequest.Count"/> completions that
-    /// keep the known pixels. Works with every noise type whose process has a Gaussian forward step (gaussian noise, any objective).
+    /// keep the known pixels. Needs a Gaussian-noise checkpoint trained with the eps or v objective (a one-line error otherwise).
     /// </summary>
     public GeneratedImages Inpaint(InpaintRequest request, IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
