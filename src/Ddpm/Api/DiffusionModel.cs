@@ -128,9 +128,9 @@ public sealed class DiffusionModel : IDisposable
         double guidance = request.Guidance ?? Info.DefaultGuidance;
         int n = request.Count;
         int[]? labels = null;
-        if (request.Classes is { } classes) labels = Cycle(CheckClasses(classes), n);
-        else if (request.ClassRows is { } rows) labels = [.. CheckClasses(rows).SelectMany(c => Enumerable.Repeat(c, n))];
-        else if (Info.IsConditional) labels = Cycle([.. Enumerable.Range(0, Info.ClassCount)], n);
+        if (request.Classes is { } classes) labels = Generation.CyclingLabels(CheckClasses(classes), n);
+        else if (request.ClassRows is { } rows) labels = Generation.RowLabels(CheckClasses(rows), n);
+        else if (Info.IsConditional) labels = Generation.CyclingLabels([.. Enumerable.Range(0, Info.ClassCount)], n);
         else if (request.Guidance is not null) throw new DdpmException("guidance applies to class-conditional models only; this one is unconditional");
         if (labels is not null) n = labels.Length;
 
@@ -148,7 +148,7 @@ public sealed class DiffusionModel : IDisposable
             var options = new GenerationOptions
             {
                 BatchSize = request.BatchSize,
-                Labels = labels is null ? null : tensor(labels.Select(l => (long)l).ToArray()),
+                Labels = labels is null ? null : Generation.AsTensor(labels),
                 Guidance = guidance,
                 Recorder = recorder,
             };
@@ -180,10 +180,10 @@ public sealed class DiffusionModel : IDisposable
         if (mask.dim() != 4 || mask.shape[0] != 1 || mask.shape[1] != 1 || mask.shape[2] != size || mask.shape[3] != size)
             throw new DdpmException($"the mask must be [1, 1, {size}, {size}] (1 = known pixel), got [{string.Join(", ", mask.shape)}]");
         int n = request.Count;
-        int[]? labels = request.Class is int c ? Cycle(CheckClasses([c]), n) : null;
+        int[]? labels = request.Class is int c ? Generation.CyclingLabels(CheckClasses([c]), n) : null;
         if (labels is null && request.Guidance is not null) throw new DdpmException("guidance in inpainting needs a class");
         double guidance = request.Guidance ?? Info.DefaultGuidance;
-        using var guided = labels is null ? null : new GuidedModel(Network, tensor(labels.Select(l => (long)l).ToArray()), guidance);
+        using var guided = labels is null ? null : new GuidedModel(Network, Generation.AsTensor(labels), guidance);
         using var generator = Devices.GeneratorFor((ulong)request.Seed, Device);
         var known = image.expand(n, -1, -1, -1).contiguous();
         var result = repaint.Inpaint(guided ?? (nn.Module<Tensor, Tensor, Tensor>)Network, known, mask, generator, progress, cancellation);
@@ -232,9 +232,6 @@ public sealed class DiffusionModel : IDisposable
     }
 
     internal ISampler CreateSampler(SamplerOptions? options) => Samplers.ForConfig(Config.Diffusion, options ?? new SamplerOptions());
-
-    /// <summary>n labels cycling through the classes (balanced when n is a multiple of their count).</summary>
-    private static int[] Cycle(IReadOnlyList<int> classes, int n) => [.. Enumerable.Range(0, n).Select(i => classes[i % classes.Count])];
 
     private IReadOnlyList<int> CheckClasses(IReadOnlyList<int> classes)
     {

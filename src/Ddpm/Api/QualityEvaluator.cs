@@ -54,7 +54,7 @@ public sealed class QualityEvaluator : IDisposable
     public QualityReport Score(string name, Tensor images, IReadOnlyList<int>? requestedClasses = null)
     {
         SampleEvaluator.CheckInput(_classifier.Info, images, name);
-        using var labels = requestedClasses is null ? null : tensor(requestedClasses.Select(c => (long)c).ToArray());
+        using var labels = requestedClasses is null ? null : Sampling.Generation.AsTensor(requestedClasses);
         return _evaluator.Evaluate(name, images, labels);
     }
 

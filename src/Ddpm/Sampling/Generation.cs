@@ -56,10 +56,17 @@ internal static class Generation
     }
 
     /// <summary>Labels for <paramref name="perDigit"/> images of each class in order: one grid row per class.</summary>
-    public static Tensor RowsOf(IReadOnlyList<int> classes, int perDigit) =>
-        tensor(classes.SelectMany(c => Enumerable.Repeat((long)c, perDigit)).ToArray());
+    public static int[] RowLabels(IReadOnlyList<int> classes, int perDigit) => [.. classes.SelectMany(c => Enumerable.Repeat(c, perDigit))];
 
     /// <summary>n labels cycling through the classes (balanced when n is a multiple of the count).</summary>
-    public static Tensor Cycling(IReadOnlyList<int> classes, int n) =>
-        tensor(Enumerable.Range(0, n).Select(i => (long)classes[i % classes.Count]).ToArray());
+    public static int[] CyclingLabels(IReadOnlyList<int> classes, int n) => [.. Enumerable.Range(0, n).Select(i => classes[i % classes.Count])];
+
+    /// <summary><see cref="RowLabels"/> as an int64 tensor.</summary>
+    public static Tensor RowsOf(IReadOnlyList<int> classes, int perDigit) => AsTensor(RowLabels(classes, perDigit));
+
+    /// <summary><see cref="CyclingLabels"/> as an int64 tensor.</summary>
+    public static Tensor Cycling(IReadOnlyList<int> classes, int n) => AsTensor(CyclingLabels(classes, n));
+
+    /// <summary>Class labels as the int64 tensor the network's class embedding takes.</summary>
+    public static Tensor AsTensor(IReadOnlyList<int> labels) => tensor(labels.Select(l => (long)l).ToArray());
 }
