@@ -44,7 +44,7 @@ public static class DdpmCli
                 ProcessTerminationTimeout = null, // train handles Ctrl+C itself: save, then exit
             });
         }
-        catch (UsageException e)
+        catch (DdpmUsageException e)
         {
             error.WriteLine($"ddpm: {e.Message}");
             return ExitCodes.Usage;
@@ -70,6 +70,3 @@ public static class DdpmCli
     internal static string OneLine(string message) =>
         System.Text.RegularExpressions.Regex.Replace(message.Trim(), @"\s*\r?\n\s*", " ");
 }
-
-/// <summary>An option combination or value rejected after parsing; exits with <see cref="ExitCodes.Usage"/>.</summary>
-public sealed class UsageException(string message) : Exception(message);

@@ -229,6 +229,9 @@ public sealed class PublicApiTests : IClassFixture<PublicApiTests.TrainedRun>
         var taken = Assert.Throws<DdpmException>(() => TrainingRun.Start(new TrainingRequest { Data = MnistDir, Subset = 64, Preset = "tiny", RunDirectory = _run.Conditional }));
         Assert.Contains("already holds a run", taken.Message);
         Assert.Throws<DdpmException>(() => TrainingRun.Start(new TrainingRequest { Data = Path.Combine(_run.Root, "no-data") }));
-        foreach (var e in new[] { missing, taken }) Assert.DoesNotContain('\n', e.Message);
+        // A request no input could make valid is a usage error (the CLI's exit 2), raised before any data is read.
+        var usage = Assert.Throws<DdpmUsageException>(() => TrainingRun.Start(new TrainingRequest { Data = Path.Combine(_run.Root, "no-data"), Noise = "blur", Prediction = "v" }));
+        Assert.Contains("apply to gaussian noise only", usage.Message);
+        foreach (var e in new DdpmException[] { missing, taken, usage }) Assert.DoesNotContain('\n', e.Message);
     }
 }

@@ -164,8 +164,8 @@ public class EdmTests
             Assert.Throws<DdpmException>(() => Samplers.ForConfig(edm, new SamplerOptions { Kind = "ddim" })).Message);
         Assert.Contains("RePaint runs on a β schedule", Assert.Throws<DdpmException>(() => RePaint.ForConfig(edm)).Message);
         Assert.Contains("--min-snr does not apply to the edm objective",
-            Assert.Throws<DdpmException>(() => NoiseProcesses.Prepare(edm with { MinSnrGamma = 5 }, zeros(1, 1, 28, 28))).Message);
+            Assert.Throws<DdpmUsageException>(() => NoiseProcesses.Prepare(edm with { MinSnrGamma = 5 }, zeros(1, 1, 28, 28))).Message);
         Assert.Contains("--churn applies to --sampler heun only",
-            Assert.Throws<DdpmException>(() => Samplers.ForConfig(new DiffusionConfig(), new SamplerOptions { Kind = "ddim", Churn = 1 })).Message);
+            Assert.Throws<DdpmUsageException>(() => Samplers.ForConfig(new DiffusionConfig(), new SamplerOptions { Kind = "ddim", Churn = 1 })).Message);
     }
 }

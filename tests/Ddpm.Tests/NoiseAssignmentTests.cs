@@ -59,7 +59,7 @@ public class NoiseAssignmentTests
         var (input, target) = process.TrainingPair(x0, t, g);
         Assert.True(input.allclose(process.QSample(x0, t, target), atol: 1e-6));
         Assert.Contains("--immiscible applies to gaussian noise",
-            Assert.Throws<DdpmException>(() => NoiseProcesses.Prepare(new Training.DiffusionConfig { Noise = "blur", Immiscible = true }, x0)).Message);
+            Assert.Throws<DdpmUsageException>(() => NoiseProcesses.Prepare(new Training.DiffusionConfig { Noise = "blur", Immiscible = true }, x0)).Message);
     }
 
     private static IEnumerable<int[]> Permutations(int[] items)

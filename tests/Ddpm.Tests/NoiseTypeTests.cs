@@ -172,7 +172,7 @@ public class NoiseTypeTests
         Assert.Contains("use gamma", e.Message);
         e = Assert.Throws<DdpmException>(() => Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "cold" }));
         Assert.Contains("use ddpm or ddim", e.Message);
-        e = Assert.Throws<DdpmException>(() => Samplers.ForConfig(Config("mask"), new SamplerOptions { Eta = 1 }));
+        e = Assert.Throws<DdpmUsageException>(() => Samplers.ForConfig(Config("mask"), new SamplerOptions { Eta = 1 }));
         Assert.Contains("--eta applies to --sampler ddim only", e.Message);
         foreach (var version in new[] { 1, 2 })
         {

@@ -121,6 +121,6 @@ public class SolverTests
         Assert.Equal(Math.Sqrt(1 - Linear.AlphaBar[1000] / Linear.AlphaBar[750]), sampler.SigmaAt(1000, 750), 12);
         Assert.Contains("ddpm steps must be in 1..1000", Assert.Throws<DdpmException>(() => new AncestralSampler(Linear, steps: 1001)).Message);
         Assert.Contains("--clip-x0 applies to --sampler ddpm, ddim, dpm++2m only",
-            Assert.Throws<DdpmException>(() => Samplers.ForConfig(new DiffusionConfig { Noise = "gamma" }, new SamplerOptions { ClipX0 = true })).Message);
+            Assert.Throws<DdpmUsageException>(() => Samplers.ForConfig(new DiffusionConfig { Noise = "gamma" }, new SamplerOptions { ClipX0 = true })).Message);
     }
 }

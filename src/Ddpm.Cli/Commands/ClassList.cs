@@ -27,7 +27,7 @@ internal static class ClassList
     {
         RequireConditional(model, option);
         if (classes.FirstOrDefault(c => c < 0 || c >= model.ClassCount, -1) is var bad and >= 0)
-            throw new UsageException($"{option}: class {bad} is outside 0..{model.ClassCount - 1}");
+            throw new DdpmUsageException($"{option}: class {bad} is outside 0..{model.ClassCount - 1}");
         return classes;
     }
 }

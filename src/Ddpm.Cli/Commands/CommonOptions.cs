@@ -155,11 +155,9 @@ internal static class CommonOptions
         public SamplerOptions Read(ParseResult parse)
         {
             var kind = parse.GetValue(_kind);
-            if (kind != "ddim" && parse.GetResult(_eta) is { Implicit: false })
-                throw new UsageException("--eta applies to --sampler ddim only");
-            if (kind is not null && !Sampling.Samplers.Gaussian.Contains(kind) && parse.GetValue(_clip))
-                throw new UsageException($"--clip-x0 applies to --sampler {string.Join(", ", Sampling.Samplers.Gaussian)} only");
-            return new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!), Churn = parse.GetValue(_churn), StartPerturbation = parse.GetValue(_perturbation) };
+            SamplerOptions options = new() { Kind = kind, Steps = parse.GetValue(_steps), Eta = parse.GetValue(_eta), ClipX0 = parse.GetValue(_clip), Sigma = ParseSigma(parse.GetValue(_sigma)!), Churn = parse.GetValue(_churn), StartPerturbation = parse.GetValue(_perturbation) };
+            if (kind is not null) Sampling.Samplers.CheckOptions(kind, options); // the default sampler is known only once the checkpoint is
+            return options;
         }
     }
 

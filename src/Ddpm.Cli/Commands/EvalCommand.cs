@@ -51,7 +51,7 @@ internal static class EvalCommand
         Sampler.Read(parse); // usage errors before anything loads
         var checkpoint = parse.GetValue(CheckpointPath);
         var samples = parse.GetValue(Samples);
-        if ((checkpoint is null) == (samples is null)) throw new UsageException("give exactly one of --checkpoint and --samples");
+        if ((checkpoint is null) == (samples is null)) throw new DdpmUsageException("give exactly one of --checkpoint and --samples");
         if (parse.GetValue(Json) is { } jsonPath) OutputPath.EnsureWritable(jsonPath);
 
         // Check every input before the slow parts (sampling, embedding the test set).
@@ -64,7 +64,7 @@ internal static class EvalCommand
         if (samples is not null)
         {
             if (parse.GetValue(Guidance) is not null || parse.GetValue(Digits) is not null)
-                throw new UsageException("--guidance and --digits apply to --checkpoint");
+                throw new DdpmUsageException("--guidance and --digits apply to --checkpoint");
             using var images = evaluator.ReadSamples(samples);
             reports.Add(evaluator.Score(Path.GetFileName(samples), images));
         }

@@ -48,10 +48,10 @@ internal static class InpaintCommand
         var testIndex = parse.GetValue(FromTest);
         var maskPath = parse.GetValue(MaskPath);
         var rectText = parse.GetValue(MaskRect);
-        if ((imagePath is null) == (testIndex is null)) throw new UsageException("give exactly one of --image and --from-test");
-        if (maskPath is not null && rectText is not null) throw new UsageException("give at most one of --mask and --mask-rect");
-        if (imagePath is not null && maskPath is null && rectText is null) throw new UsageException("--image needs --mask or --mask-rect");
-        if (parse.GetValue(Guidance) is not null && parse.GetValue(Digit) is null) throw new UsageException("--guidance needs --digit");
+        if ((imagePath is null) == (testIndex is null)) throw new DdpmUsageException("give exactly one of --image and --from-test");
+        if (maskPath is not null && rectText is not null) throw new DdpmUsageException("give at most one of --mask and --mask-rect");
+        if (imagePath is not null && maskPath is null && rectText is null) throw new DdpmUsageException("--image needs --mask or --mask-rect");
+        if (parse.GetValue(Guidance) is not null && parse.GetValue(Digit) is null) throw new DdpmUsageException("--guidance needs --digit");
         var outPath = parse.GetValue(Out)!;
         OutputPath.EnsureWritable(outPath);
 

@@ -51,13 +51,13 @@ internal static class NoiseDemoCommand
         var output = parse.InvocationConfiguration.Output;
         TryParseSteps(parse.GetValue(Steps), out var ts);
         int T = parse.GetValue(Timesteps);
-        if (ts.Any(t => t < 0 || t > T)) throw new UsageException($"--t value {ts.First(t => t < 0 || t > T)} is outside 0..{T}");
+        if (ts.Any(t => t < 0 || t > T)) throw new DdpmUsageException($"--t value {ts.First(t => t < 0 || t > T)} is outside 0..{T}");
         var name = parse.GetValue(Schedule)!;
         var noise = parse.GetValue(Noise)!;
         var schedules = name == "all" ? NoiseSchedule.Names : [name];
         var noises = noise == "all" ? NoiseProcesses.Names : [noise];
         if (noises.All(n => !NoiseProcesses.UsesBetaSchedule(n)) && parse.GetResult(Schedule) is { Implicit: false })
-            throw new UsageException($"--schedule applies to gaussian and gamma noise; {noise} has its own severity schedule");
+            throw new DdpmUsageException($"--schedule applies to gaussian and gamma noise; {noise} has its own severity schedule");
         // One block per schedule for the noises that use β; blur and mask once each.
         var configs = noises.SelectMany(n => NoiseProcesses.UsesBetaSchedule(n)
             ? schedules.Select(s => new Training.DiffusionConfig { Noise = n, Schedule = s, Timesteps = T })

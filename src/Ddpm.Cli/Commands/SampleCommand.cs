@@ -56,9 +56,9 @@ internal static class SampleCommand
         var stripPath = parse.GetValue(Trajectory);
         foreach (var path in new[] { outPath, npzPath, gifPath, stripPath }.OfType<string>()) OutputPath.EnsureWritable(path);
         if (new object?[] { parse.GetValue(Digit), parse.GetValue(ClassName), parse.GetValue(Digits) }.Count(v => v is not null) > 1)
-            throw new UsageException("give at most one of --digit, --class and --digits");
-        if (parse.GetResult(GifEvery) is { Implicit: false } && gifPath is null) throw new UsageException("--gif-every needs --gif");
-        if (parse.GetValue(TrajectoryT) is not null && stripPath is null) throw new UsageException("--trajectory-t needs --trajectory");
+            throw new DdpmUsageException("give at most one of --digit, --class and --digits");
+        if (parse.GetResult(GifEvery) is { Implicit: false } && gifPath is null) throw new DdpmUsageException("--gif-every needs --gif");
+        if (parse.GetValue(TrajectoryT) is not null && stripPath is null) throw new DdpmUsageException("--trajectory-t needs --trajectory");
 
         using var model = Sampler.LoadModel(parse, parse.GetValue(CheckpointPath));
         var info = model.Info;
@@ -87,7 +87,7 @@ internal static class SampleCommand
         }
         else if (info.IsConditional) what = $"{n} images, classes 0-{info.ClassCount - 1} in turn, guidance w = {guidance}";
         else if (parse.GetValue(Guidance) is not null)
-            throw new UsageException("--guidance applies to conditional checkpoints (trained with --conditional)");
+            throw new DdpmUsageException("--guidance applies to conditional checkpoints (trained with --conditional)");
 
         int T = info.Timesteps;
         if (gifPath is not null)
@@ -98,7 +98,7 @@ internal static class SampleCommand
             if (parse.GetValue(TrajectoryT) is { } tText)
             {
                 NoiseDemoCommand.TryParseSteps(tText, out requested);
-                if (requested.FirstOrDefault(t => t < 0 || t > T, -1) is var bad and >= 0) throw new UsageException($"--trajectory-t value {bad} is outside 0..{T}");
+                if (requested.FirstOrDefault(t => t < 0 || t > T, -1) is var bad and >= 0) throw new DdpmUsageException($"--trajectory-t value {bad} is outside 0..{T}");
             }
             request = request with { SnapshotsNear = requested };
         }

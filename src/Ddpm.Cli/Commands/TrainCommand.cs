@@ -84,22 +84,18 @@ internal static class TrainCommand
         if (resume is not null)
         {
             var clash = FixedByCheckpoint.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
-            if (clash is not null) throw new UsageException($"{clash.Name} cannot be combined with --resume: the checkpoint fixes it");
+            if (clash is not null) throw new DdpmUsageException($"{clash.Name} cannot be combined with --resume: the checkpoint fixes it");
             run = TrainingRun.Resume(resume, parse.GetValue(Device)!);
         }
         else
         {
             var noise = parse.GetValue(Noise)!;
             if (parse.GetResult(Schedule) is { Implicit: false } && !Diffusion.NoiseProcesses.UsesBetaSchedule(noise))
-                throw new UsageException($"--schedule applies to gaussian and gamma noise; {noise} has its own severity schedule");
+                throw new DdpmUsageException($"--schedule applies to gaussian and gamma noise; {noise} has its own severity schedule");
             if (parse.GetResult(GammaTheta0) is { Implicit: false } && noise != Diffusion.GammaDiffusion.ProcessName)
-                throw new UsageException("--gamma-theta0 applies to --noise gamma only");
+                throw new DdpmUsageException("--gamma-theta0 applies to --noise gamma only");
             if (parse.GetResult(StartPerturbation) is { Implicit: false } && Diffusion.NoiseProcesses.UsesBetaSchedule(noise))
-                throw new UsageException("--start-perturbation applies to --noise blur and mask only");
-            if (noise != Diffusion.GaussianDiffusion.ProcessName && (parse.GetValue(PredictionType) is not null || parse.GetValue(MinSnr) is not null))
-                throw new UsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
-            if (parse.GetResult(LabelDrop) is { Implicit: false } && !(parse.GetValue(Conditional) ?? Recipes.Get(parse.GetValue(Recipe)!).Conditional))
-                throw new UsageException("--label-drop applies to --conditional training only");
+                throw new DdpmUsageException("--start-perturbation applies to --noise blur and mask only");
             run = TrainingRun.Start(new TrainingRequest
             {
                 Data = parse.GetValue(DataDir)!, RunDirectory = parse.GetValue(Out), Device = parse.GetValue(Device)!, Subset = parse.GetValue(Subset), ImageSize = parse.GetValue(ImageSize), Channels = parse.GetValue(Channels),

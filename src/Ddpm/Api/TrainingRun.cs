@@ -128,10 +128,10 @@ public sealed class TrainingRun : IDisposable
         DdpmRuntime.Initialize();
         var noise = request.Noise;
         if (!Diffusion.NoiseProcesses.Names.Contains(noise))
-            throw new DdpmException($"unknown noise type '{noise}' (choose from {string.Join(", ", Diffusion.NoiseProcesses.Names)})");
+            throw new DdpmUsageException($"unknown noise type '{noise}' (choose from {string.Join(", ", Diffusion.NoiseProcesses.Names)})");
         bool gaussian = noise == Diffusion.GaussianDiffusion.ProcessName;
         if (!gaussian && (request.Prediction is not null || request.MinSnrGamma is not null))
-            throw new DdpmException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
+            throw new DdpmUsageException($"--prediction and --min-snr apply to gaussian noise only; {noise} has its own target");
         var (prediction, minSnr, lrSchedule, arch, conditional) = Recipes.Get(request.Recipe)
             .Resolve(request.Prediction, request.MinSnrGamma, request.LrSchedule, request.Architecture, request.Conditional);
         var loaded = DataSources.Load(request.Data, DatasetSplit.Train, request.Subset, request.ImageSize, request.Channels);
@@ -150,7 +150,7 @@ public sealed class TrainingRun : IDisposable
                 conditional = false; // the recipe's default, on data without labels
                 notes.Add($"{request.Data} has no class folders: training an unconditional model");
             }
-            if (request.LabelDrop is not null && !conditional) throw new DdpmException("--label-drop applies to --conditional training only");
+            if (request.LabelDrop is not null && !conditional) throw new DdpmUsageException("--label-drop applies to --conditional training only");
             if (data.Height != data.Width) throw new DdpmException($"{request.Data}: images must be square, got {data.Height}x{data.Width}");
             var config = new RunConfig
             {

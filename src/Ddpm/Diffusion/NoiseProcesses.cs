@@ -43,16 +43,16 @@ internal static class NoiseProcesses
     {
         if (!Names.Contains(config.Noise)) throw new DdpmException($"unknown noise type '{config.Noise}' (choose from {string.Join(", ", Names)})");
         if (!UsesBetaSchedule(config.Noise) && config.Schedule != "linear")
-            throw new DdpmException($"--schedule applies to gaussian and gamma noise; {config.Noise} has its own severity schedule");
+            throw new DdpmUsageException($"--schedule applies to gaussian and gamma noise; {config.Noise} has its own severity schedule");
         if (config.Noise == GammaDiffusion.ProcessName && (!(config.GammaTheta0 > 0) || !double.IsFinite(config.GammaTheta0)))
             throw new DdpmException($"gamma θ_0 must be > 0, got {config.GammaTheta0}");
         if (!Predictions.PredictionTypes.Objectives.Contains(config.Prediction))
             throw new DdpmException($"unknown prediction type '{config.Prediction}' (choose from {string.Join(", ", Predictions.PredictionTypes.Objectives)})");
-        if (config.IsEdm && config.MinSnrGamma is not null) throw new DdpmException("--min-snr does not apply to the edm objective: it has its own weighting λ(σ)");
+        if (config.IsEdm && config.MinSnrGamma is not null) throw new DdpmUsageException("--min-snr does not apply to the edm objective: it has its own weighting λ(σ)");
         if (config.Noise != GaussianDiffusion.ProcessName && (config.Prediction != Predictions.EpsilonPrediction.PredictionName || config.MinSnrGamma is not null))
-            throw new DdpmException($"--prediction and --min-snr apply to gaussian noise only; {config.Noise} has its own target");
+            throw new DdpmUsageException($"--prediction and --min-snr apply to gaussian noise only; {config.Noise} has its own target");
         if (config.Immiscible && (config.Noise != GaussianDiffusion.ProcessName || config.IsEdm))
-            throw new DdpmException("--immiscible applies to gaussian noise with the eps or v objective");
+            throw new DdpmUsageException("--immiscible applies to gaussian noise with the eps or v objective");
         if (config.MinSnrGamma is { } gamma && (!(gamma > 0) || !double.IsFinite(gamma))) throw new DdpmException($"min-SNR γ must be > 0, got {gamma}");
         if (config.StartPerturbation is { } p && (p < 0 || !double.IsFinite(p)))
             throw new DdpmException($"start perturbation must be >= 0, got {p}");

@@ -48,6 +48,15 @@ internal static class Samplers
     /// <summary>dpm++2m's steps when none are given (its 0 means this, not all T).</summary>
     public const int DefaultDpmSteps = 20;
 
+    /// <summary>The options that only one sampler reads, given for another: a usage error (the CLI calls this as soon as
+    /// --sampler is named, before any checkpoint is loaded).</summary>
+    public static void CheckOptions(string kind, SamplerOptions options)
+    {
+        if (kind != SamplerOptions.HeunName && options.Churn != 0) throw new DdpmUsageException("--churn applies to --sampler heun only");
+        if (kind != "ddim" && options.Eta != 0) throw new DdpmUsageException("--eta applies to --sampler ddim only");
+        if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmUsageException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
+    }
+
     public static ISampler ForConfig(DiffusionConfig diffusion, SamplerOptions? options = null)
     {
         options ??= new SamplerOptions();
@@ -57,9 +66,7 @@ internal static class Samplers
             throw new DdpmException($"unknown sampler '{kind}' (choose from {string.Join(", ", SamplerOptions.Names)})");
         if (!allowed.Contains(kind))
             throw new DdpmException($"--sampler {kind} does not fit a checkpoint trained with {(diffusion.IsEdm ? "the edm objective" : $"{diffusion.Noise} noise")} (use {string.Join(" or ", allowed)})");
-        if (kind != SamplerOptions.HeunName && options.Churn != 0) throw new DdpmException("--churn applies to --sampler heun only");
-        if (kind != "ddim" && options.Eta != 0) throw new DdpmException("--eta applies to --sampler ddim only");
-        if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
+        CheckOptions(kind, options);
         if (options.StartPerturbation is { } p && (kind != "cold" || diffusion.ColdVersion < 2 || p < 0 || !double.IsFinite(p)))
             throw new DdpmException(kind != "cold" ? "--start-perturbation applies to blur and mask checkpoints (the cold sampler) only"
                 : diffusion.ColdVersion < 2 ? "--start-perturbation at sampling time needs a checkpoint of cold diffusion version 2 (this one samples as version 1 did)"
