@@ -76,8 +76,8 @@ internal sealed class BlurDiffusion : ColdDiffusion
     public override Tensor Degrade(Tensor x0, Tensor t, Tensor? end = null)
     {
         long h = x0.shape[2], w = x0.shape[3];
-        var kh = Kernels(h).index_select(0, t).unsqueeze(1);                 // [B, 1, H, H]
-        var kw = (h == w ? kh : Kernels(w).index_select(0, t).unsqueeze(1)); // [B, 1, W, W]
+        var kh = StepTables.At(Kernels(h), t).unsqueeze(1);                 // [B, 1, H, H]
+        var kw = (h == w ? kh : StepTables.At(Kernels(w), t).unsqueeze(1)); // [B, 1, W, W]
         return matmul(matmul(kh, x0), kw.transpose(-1, -2));
     }
 

@@ -83,7 +83,7 @@ internal sealed class DefadingDiffusion(NoiseSchedule schedule, double perturbat
     public override Tensor Degrade(Tensor x0, Tensor t, Tensor? end = null)
     {
         if (end is null) throw new ArgumentNullException(nameof(end), "defading degrades towards an end level x_end");
-        var alpha = Alphas(x0.shape[2], x0.shape[3]).index_select(0, t).unsqueeze(1); // [B, 1, H, W]
+        var alpha = StepTables.At(Alphas(x0.shape[2], x0.shape[3]), t).unsqueeze(1); // [B, 1, H, W]
         return alpha * x0 + (1 - alpha) * end;
     }
 

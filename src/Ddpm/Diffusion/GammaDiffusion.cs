@@ -78,13 +78,13 @@ internal sealed class GammaDiffusion : INoiseProcess, IDisposable
     public Tensor QSample(Tensor x0, Tensor t, Tensor noise)
     {
         var shape = new long[] { -1, 1, 1, 1 };
-        return _sqrtAlphaBar.index_select(0, t).view(shape) * x0 + _sqrtOneMinusAlphaBar.index_select(0, t).view(shape) * noise;
+        return StepTables.At(_sqrtAlphaBar, t).view(shape) * x0 + StepTables.At(_sqrtOneMinusAlphaBar, t).view(shape) * noise;
     }
 
     public (Tensor Input, Tensor Target) TrainingPair(Tensor x0, Tensor t, Generator? generator)
     {
         // t = 0 (shape 0) only occurs in demos: no noise.
-        var kBar = _kBar.index_select(0, t).clamp_min(1e-300);
+        var kBar = StepTables.At(_kBar, t).clamp_min(1e-300);
         var noise = StandardizedNoise(x0.shape, kBar, generator) * t.gt(0).view(-1, 1, 1, 1);
         return (QSample(x0, t, noise), noise);
     }

@@ -54,7 +54,7 @@ internal sealed class GaussianDiffusion : INoiseProcess, IDisposable
     private (Tensor Alpha, Tensor Sigma) Coefficients(Tensor t)
     {
         var shape = new long[] { -1, 1, 1, 1 };
-        return (_sqrtAlphaBar.index_select(0, t).view(shape), _sqrtOneMinusAlphaBar.index_select(0, t).view(shape));
+        return (StepTables.At(_sqrtAlphaBar, t).view(shape), StepTables.At(_sqrtOneMinusAlphaBar, t).view(shape));
     }
 
     public (Tensor Input, Tensor Target) TrainingPair(Tensor x0, Tensor t, Generator? generator)
@@ -70,7 +70,7 @@ internal sealed class GaussianDiffusion : INoiseProcess, IDisposable
     {
         if (_weight is null) return nn.functional.mse_loss(prediction, target);
         var perExample = (prediction - target).square().flatten(1).mean([1]);
-        return (perExample * _weight.index_select(0, t)).mean();
+        return (perExample * StepTables.At(_weight, t)).mean();
     }
 
     public void Dispose()

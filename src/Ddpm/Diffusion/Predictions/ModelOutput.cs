@@ -31,22 +31,22 @@ internal static class ModelOutput
     {
         private readonly nn.Module<Tensor, Tensor, Tensor> _network;
         private readonly IPrediction _prediction;
-        private readonly double[] _alpha, _sigma;
+        private readonly Tensor _alpha, _sigma; // √ᾱ_t and √(1 − ᾱ_t) for t = 0..T, fp32
 
         public EpsilonView(nn.Module<Tensor, Tensor, Tensor> network, IPrediction prediction, NoiseSchedule schedule) : base(nameof(EpsilonView))
         {
             _network = network;
             _prediction = prediction;
-            _alpha = schedule.AlphaBar.Select(Math.Sqrt).ToArray();
-            _sigma = schedule.AlphaBar.Select(a => Math.Sqrt(1 - a)).ToArray();
+            _alpha = tensor(schedule.AlphaBar.Select(a => (float)Math.Sqrt(a)).ToArray()).DetachFromDisposeScope();
+            _sigma = tensor(schedule.AlphaBar.Select(a => (float)Math.Sqrt(1 - a)).ToArray()).DetachFromDisposeScope();
         }
 
         public override Tensor forward(Tensor x, Tensor t)
         {
-            var steps = t.data<long>().ToArray();
+            // Read on t's device (not through the host: t may live on a GPU).
             var shape = new long[] { -1, 1, 1, 1 };
-            var alpha = tensor(steps.Select(s => (float)_alpha[s]).ToArray()).view(shape);
-            var sigma = tensor(steps.Select(s => (float)_sigma[s]).ToArray()).view(shape);
+            var alpha = StepTables.At(_alpha, t).view(shape);
+            var sigma = StepTables.At(_sigma, t).view(shape);
             return _prediction.ToEpsilon(x, _network.forward(x, t), alpha, sigma);
         }
 
@@ -54,6 +54,12 @@ internal static class ModelOutput
         {
             base.train(on);
             _network.train(on);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) { _alpha.Dispose(); _sigma.Dispose(); } // the network is borrowed: not registered, not disposed
+            base.Dispose(disposing);
         }
     }
 }
