@@ -22,7 +22,7 @@ internal static class Generation
     public const double DefaultGuidance = 0.25;
     /// <summary>The default w of a shorter run: the best of the 10-minute run (1,295 steps), where 0.25 scored 33.6 and 0.5 21.1.</summary>
     public const double ShortRunGuidance = 0.5;
-    /// <summary>Where the default w changes, between the two measured runs (1,295 and 4,232 steps); not measured in between.</summary>
+    /// <summary>Where the default w changes: the best w was 0.5 at 1,295 steps and 0.25 at 3,279 and 4,232 (BENCHMARKS.md); not measured in between.</summary>
     public const long ShortRunSteps = 2500;
 
     /// <summary>The default guidance for a checkpoint trained for <paramref name="trainedSteps"/> steps: a less trained conditional
