@@ -179,6 +179,23 @@ public sealed class PublicApiTests : IClassFixture<PublicApiTests.TrainedRun>
     }
 
     [Fact]
+    public void A_probe_of_a_conditional_model_holds_its_labels_with_the_null_class_last()
+    {
+        using var model = DiffusionModel.Load(_run.Conditional);
+        var file = Path.Combine(_run.Root, "probe", "probe.npz");
+        model.ExportProbe(file);
+        using var zip = System.IO.Compression.ZipFile.OpenRead(file);
+        Assert.Equal(["labels.npy", "output.npy", "t.npy", "x.npy"], zip.Entries.Select(e => e.Name).Order().ToArray());
+        using var stream = zip.GetEntry("labels.npy")!.Open();
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        var bytes = buffer.ToArray();
+        int header = BitConverter.ToUInt16(bytes, 8);
+        var labels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes.AsSpan(10 + header)).ToArray();
+        Assert.Equal([0L, 1, 2, model.Info.ClassCount], labels); // three classes, then ∅ (the embedding's last row)
+    }
+
+    [Fact]
     public void Exported_weights_import_to_a_checkpoint_that_samples_the_same_images()
     {
         using var model = DiffusionModel.Load(_run.Conditional);

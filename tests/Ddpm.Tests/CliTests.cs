@@ -444,8 +444,8 @@ public class CliTests
         AssertOneLineError(labelDrop.Err, "--label-drop applies to --conditional training only");
     }
 
-    /// <summary>A checkpoint of an earlier version (commit 2fa157b), exported to safetensors and imported back, samples exactly what
-    /// that version sampled with the same seed (the fixture's .npz).</summary>
+    /// <summary>A checkpoint of an earlier version (commit 2fa157b), exported to safetensors and imported back, samples what that
+    /// version sampled with the same seed (the fixture's .npz), up to bf16 rounding.</summary>
     [Fact]
     public void An_exported_and_imported_old_checkpoint_samples_what_the_earlier_version_sampled()
     {
@@ -462,7 +462,7 @@ public class CliTests
         Assert.True(sample.Code == ExitCodes.Success, sample.Err);
         using (var expected = NpzReader.Load(Path.Combine(fixtures, "v1-tiny-ddim5-seed3.npz")))
         using (var got = NpzReader.Load(npz))
-            Assert.Equal(ImageBytes.ToBytes(expected), ImageBytes.ToBytes(got));
+            TestSupport.AssertSameImagesUpToRounding(ImageBytes.ToBytes(expected), ImageBytes.ToBytes(got));
 
         var notSafetensors = Run("import", Path.Combine(dir, "g.png"), "--out", Path.Combine(dir, "x"));
         Assert.Equal(ExitCodes.Failure, notSafetensors.Code);
@@ -470,6 +470,49 @@ public class CliTests
         AssertOneLineError(Run("import", file, "--out", run).Err, "already holds a run");
         AssertOneLineError(Run("train", "--resume", run, "--epochs", "2").Err, "holds weights only");
         AssertOneLineError(Run("export", "--checkpoint", Path.Combine(dir, "nothing"), "--out", file).Err, "checkpoint not found");
+    }
+
+    /// <summary>export --probe: fixed inputs and the network's outputs for them, as numpy's .npy arrays in an .npz (what a port of the
+    /// network, e.g. bench/peer/peer.py, checks itself against).</summary>
+    [Fact]
+    public void Export_probe_holds_the_networks_outputs_for_its_inputs_as_numpy_arrays()
+    {
+        var dir = TestSupport.TempDir();
+        var checkpoint = Path.Combine(TestSupport.RepoRoot, "tests", "Ddpm.Tests", "Fixtures", "v1-tiny");
+        var probe = Path.Combine(dir, "probe.npz");
+        var export = Run("export", "--checkpoint", checkpoint, "--out", Path.Combine(dir, "w.safetensors"), "--probe", probe);
+        Assert.True(export.Code == ExitCodes.Success, export.Err);
+        var arrays = new Dictionary<string, (string Header, byte[] Data)>();
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(probe))
+            foreach (var entry in zip.Entries)
+            {
+                using var stream = entry.Open();
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                var bytes = buffer.ToArray();
+                int headerLength = BitConverter.ToUInt16(bytes, 8); // .npy v1.0: magic, version, little-endian header length
+                Assert.Equal(0, (10 + headerLength) % 64);
+                arrays[entry.Name] = (System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength).TrimEnd(), bytes[(10 + headerLength)..]);
+            }
+        Assert.Equal(["output.npy", "t.npy", "x.npy"], arrays.Keys.Order().ToArray()); // unconditional: no labels
+        Assert.Equal("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 1, 28, 28), }", arrays["x.npy"].Header);
+        Assert.Equal("{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }", arrays["t.npy"].Header);
+        Assert.Equal(arrays["x.npy"].Header, arrays["output.npy"].Header);
+
+        var x = TorchSharp.torch.tensor(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(arrays["x.npy"].Data).ToArray()).view(4, 1, 28, 28);
+        var steps = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(arrays["t.npy"].Data).ToArray();
+        var output = TorchSharp.torch.tensor(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(arrays["output.npy"].Data).ToArray()).view(4, 1, 28, 28);
+        var config = Training.Checkpoint.ReadConfig(checkpoint);
+        Assert.Equal([1, config.Diffusion.Timesteps / 4, config.Diffusion.Timesteps / 2, config.Diffusion.Timesteps], steps);
+        using var model = Training.Checkpoint.LoadModel(checkpoint);
+        model.Precision = Model.Precision.Fp32; // export loads fp32
+        using (TorchSharp.torch.no_grad())
+        {
+            model.eval();
+            var again = model.forward(x, TorchSharp.torch.tensor(steps));
+            Assert.True((again - output).abs().max().item<float>() < 1e-5, "the probe's output is not the network's output for its inputs");
+            Assert.True(output.abs().max().item<float>() > 1e-3);
+        }
     }
 
     [Fact]

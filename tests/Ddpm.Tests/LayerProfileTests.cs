@@ -19,7 +19,7 @@ public class LayerProfileTests
         // The glue rows reconcile the layers with the measured step.
         Assert.Equal(50, rows.Sum(r => r.TotalMs), 6);
         var modules = model.named_modules().Select(m => m.module).ToList();
-        Assert.Equal(modules.Count(m => m is ConvNhwc), rows.Where(r => r.Layer.StartsWith("conv ", StringComparison.Ordinal)).Sum(r => r.Count));
+        Assert.Equal(modules.Count(m => m is MixedConv2d), rows.Where(r => r.Layer.StartsWith("conv ", StringComparison.Ordinal)).Sum(r => r.Count));
         Assert.Equal(modules.Count(m => m is GroupNorm), rows.Where(r => r.Layer.StartsWith("GroupNorm ", StringComparison.Ordinal)).Sum(r => r.Count));
         Assert.All(rows.Where(r => r.Layer.StartsWith("conv ", StringComparison.Ordinal)), r => Assert.True(r.ForwardMs > 0 && r.BackwardMs > 0, r.Layer));
         Assert.Contains(rows, r => r.Layer == "conv 3x3 8→8 @28x28 bf16");

@@ -80,3 +80,70 @@ public class PrecisionTests
             Assert.Throws<DdpmException>(() => new OptimConfig { Precision = "fp16" }.Validate()).Message);
     }
 }
+
+/// <summary>
+/// Every bf16 convolution shape of the small U-Net, in the layout <see cref="MixedConv2d"/> picks on this machine, against a
+/// float64 copy: output, input gradient and weight gradient (libtorch 2.10 computed some convolutions wrongly on one machine,
+/// see docs/platform.md); and the startup check that picks the layout.
+/// </summary>
+public class ConvolutionLayoutTests
+{
+    public ConvolutionLayoutTests() => TestSupport.Init();
+
+    [Theory]
+    [InlineData(32, 32, 3, 1, 28)]
+    [InlineData(96, 32, 3, 1, 28)]
+    [InlineData(96, 32, 1, 1, 28)]
+    [InlineData(32, 32, 3, 2, 28)]
+    [InlineData(32, 64, 3, 1, 14)]
+    [InlineData(64, 64, 3, 1, 14)]
+    [InlineData(128, 64, 3, 1, 14)]
+    [InlineData(128, 64, 1, 1, 14)]
+    [InlineData(64, 64, 3, 2, 14)]
+    [InlineData(64, 64, 3, 1, 7)]
+    [InlineData(64, 192, 1, 1, 7)]
+    [InlineData(128, 64, 3, 1, 7)]
+    [InlineData(32, 1, 3, 1, 28)]
+    [InlineData(1, 32, 3, 1, 28)]
+    public void Bf16_convolution_matches_float64(int inChannels, int outChannels, int kernel, int stride, int size)
+    {
+        random.manual_seed(inChannels * 1000 + outChannels * 10 + kernel + stride + size);
+        using var conv = new MixedConv2d(inChannels, outChannels, kernel, stride, kernel / 2) { Precision = Precision.Bf16 };
+        using var reference = new MixedConv2d(inChannels, outChannels, kernel, stride, kernel / 2);
+        reference.load_state_dict(conv.state_dict());
+        reference.to(ScalarType.Float64);
+        for (int repeat = 0; repeat < 5; repeat++)
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(8, inChannels, size, size).requires_grad_(true);
+            var x64 = x.detach().to(ScalarType.Float64).requires_grad_(true);
+            var upstream = randn(8, outChannels, (size + stride - 1) / stride, (size + stride - 1) / stride);
+            conv.zero_grad();
+            reference.zero_grad();
+            var y = conv.forward(x);
+            var y64 = reference.forward(x64);
+            (y * upstream).sum().backward();
+            (y64 * upstream.to(ScalarType.Float64)).sum().backward();
+            static double Relative(Tensor a, Tensor b) => (a.to(ScalarType.Float64) - b).norm().item<double>() / Math.Max(b.norm().item<double>(), 1e-12);
+            var (output, input, weight) = (Relative(y, y64), Relative(x.grad!, x64.grad!), Relative(conv.parameters().First().grad!, reference.parameters().First().grad!));
+            // bf16 keeps 8 significand bits: a sum of products lands within a few 10⁻³ of float64.
+            Assert.True(output < 2e-2 && input < 2e-2 && weight < 2e-2,
+                $"repeat {repeat}: relative error of the output {output:E1}, input gradient {input:E1}, weight gradient {weight:E1}");
+        }
+    }
+
+    [Fact]
+    public void The_layout_check_passes_a_correct_convolution_and_fails_wrong_ones_without_touching_the_global_random_state()
+    {
+        Tensor Fp32(Tensor x, Tensor w, Tensor b, long stride, long padding) => nn.functional.conv2d(x, w, b, [stride, stride], [padding, padding]);
+        random.manual_seed(4);
+        var expected = randn(3).data<float>().ToArray();
+        random.manual_seed(4);
+        Assert.True(ConvolutionCheck.Matches(Fp32));
+        Assert.Equal(expected, randn(3).data<float>().ToArray());
+        // 5 % off in the output, NaN in a gradient, a wrong input gradient alone: each fails.
+        Assert.False(ConvolutionCheck.Matches((x, w, b, s, p) => Fp32(x, w, b, s, p) * 1.05));
+        Assert.False(ConvolutionCheck.Matches((x, w, b, s, p) => Fp32(x, w, b, s, p) + (x.sum() * double.NaN)));
+        Assert.False(ConvolutionCheck.Matches((x, w, b, s, p) => Fp32(x + x.detach() * 0 + (x - x.detach()) * 0.5, w, b, s, p)));
+    }
+}

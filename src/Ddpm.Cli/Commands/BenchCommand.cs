@@ -5,6 +5,7 @@ using Ddpm.Benchmarks;
 using Ddpm.Cli.Display;
 using Ddpm.Imaging;
 using Ddpm.Model;
+using Ddpm.Training;
 using Spectre.Console;
 
 namespace Ddpm.Cli.Commands;
@@ -13,6 +14,7 @@ namespace Ddpm.Cli.Commands;
 internal static class BenchCommand
 {
     private static readonly Option<string> Preset = CommonOptions.Preset();
+    private static readonly Option<string> Recipe = CommonOptions.OneOf("--recipe", "Training recipe whose network and objective are timed (as ddpm train builds them)", Recipes.Names, Recipes.DefaultName);
     private static readonly Option<int> BatchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Training batch (as in training)", DefaultValueFactory = _ => 64 });
     private static readonly Option<int> SampleBatch = CommonOptions.Positive(new Option<int>("--sample-batch") { Description = "Images per denoising step", DefaultValueFactory = _ => 64 });
     private static readonly Option<int> Iterations = CommonOptions.Range(new Option<int>("--iterations") { Description = "Timed iterations per measurement (after 3 warm-up ones)", DefaultValueFactory = _ => 10 }, 1, 10_000);
@@ -27,7 +29,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var command = new Command("bench", "Measure training and sampling speed, model-FLOPs utilisation against this machine's GEMM peak, and memory");
-        foreach (var o in new Option[] { Preset, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral, Data, Layers })
+        foreach (var o in new Option[] { Preset, Recipe, BatchSize, SampleBatch, Iterations, Quick, Json, Threads, Precision, SkipAncestral, Data, Layers })
             command.Add(o);
         command.SetAction(parse =>
         {
@@ -38,6 +40,7 @@ internal static class BenchCommand
             var options = new BenchOptions
             {
                 Preset = parse.GetValue(Preset)!,
+                Recipe = parse.GetValue(Recipe)!,
                 TrainBatch = parse.GetValue(BatchSize),
                 SampleBatch = parse.GetValue(SampleBatch),
                 Iterations = quick ? 2 : parse.GetValue(Iterations),
@@ -66,7 +69,7 @@ internal static class BenchCommand
         static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("measure").AddColumn("value");
         table.AddRow("machine", Markup.Escape(r.Machine));
-        table.AddRow("model", $"{r.Preset}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads; training batch: {Markup.Escape(r.Data)}");
+        table.AddRow("model", $"{r.Preset}, recipe {r.Recipe}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads; training batch: {Markup.Escape(r.Data)}");
         table.AddRow($"train images/s (batch {r.TrainBatch}; min / median / max)", S(r.TrainImagesPerSecond, "F1"));
         table.AddRow($"denoising-step images/s (batch {r.SampleBatch})", S(r.SampleImageStepsPerSecond, "F1"));
         foreach (var (name, stat) in r.Sample64Seconds) table.AddRow($"sample 64 images, {name} (s)", S(stat, "F2"));

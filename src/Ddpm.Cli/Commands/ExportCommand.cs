@@ -8,20 +8,27 @@ internal static class ExportCommand
     private static readonly Option<string?> CheckpointPath = new("--checkpoint") { Description = "Run or checkpoint folder (default: the newest under runs/)" };
     private static readonly Option<string> Out = new("--out") { Description = "File to write", DefaultValueFactory = _ => "model.safetensors" };
     private static readonly Option<string> Format = CommonOptions.OneOf("--format", "File format: safetensors (Hugging Face's; PyTorch reads it with safetensors.torch.load_file)", ["safetensors"], "safetensors");
+    private static readonly Option<string?> Probe = new("--probe") { Description = "Also write fixed inputs and the network's outputs for them to this .npz (x, t, labels, output), to check a port of the network" };
     private static readonly Option<string> Weights = CommonOptions.OneOf("--weights", "Weights to export: ema (what sampling uses) or raw (the optimizer's last step)", ["ema", "raw"], "ema");
 
     public static Command Create()
     {
         var command = new Command("export", "Write a checkpoint's weights under PyTorch's parameter names, with the run's config as metadata (docs/library.md)");
-        foreach (var o in new Option[] { CheckpointPath, Out, Format, Weights }) command.Add(o);
+        foreach (var o in new Option[] { CheckpointPath, Out, Format, Weights, Probe }) command.Add(o);
         command.SetAction(parse =>
         {
             var outPath = parse.GetValue(Out)!;
             using var model = DiffusionModel.Load(parse.GetValue(CheckpointPath) ?? Training.Checkpoint.Newest("runs"),
                 new LoadOptions { UseEma = parse.GetValue(Weights) == "ema", Precision = "fp32" });
+            if (parse.GetValue(Probe) is { } probe) Imaging.OutputPath.EnsureWritable(probe);
             model.ExportSafetensors(outPath);
             parse.InvocationConfiguration.Output.WriteLine(
                 $"Wrote {outPath} ({parse.GetValue(Weights)} weights, {model.Info.ParameterCount:N0} parameters; {model.Info.Summary}, {model.Info.TrainedSteps:N0} steps)");
+            if (parse.GetValue(Probe) is { } probePath)
+            {
+                model.ExportProbe(probePath);
+                parse.InvocationConfiguration.Output.WriteLine($"Wrote {probePath} (fixed inputs and the network's outputs for them)");
+            }
             return ExitCodes.Success;
         });
         return command;

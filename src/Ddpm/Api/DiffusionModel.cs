@@ -217,6 +217,17 @@ public sealed class DiffusionModel : IDisposable
     }
 
     /// <summary>
+    /// Writes fixed inputs and the network's outputs for them as an .npz (<c>x</c>, <c>t</c>, <c>labels</c> for a conditional
+    /// model, <c>output</c>), computed in the precision the model was loaded with: a port of the network that loads the weights
+    /// <see cref="ExportSafetensors"/> wrote must reproduce <c>output</c> from the other arrays (bench/peer/peer.py checks its own).
+    /// </summary>
+    public void ExportProbe(string path)
+    {
+        Imaging.OutputPath.EnsureWritable(path);
+        NetworkProbe.Write(Network, Config.Diffusion.Timesteps, path);
+    }
+
+    /// <summary>
     /// Makes a runnable checkpoint in <paramref name="runDirectory"/> from a file <see cref="ExportSafetensors"/> wrote: it loads and
     /// samples like the original (the same images for the same seed), but holds no optimizer state, so training cannot resume
     /// from it. Returns the checkpoint folder. An existing run there is an error.

@@ -11,6 +11,8 @@ namespace Ddpm.Benchmarks;
 internal sealed record BenchOptions
 {
     public string Preset { get; init; } = UNetConfig.DefaultPreset;
+    /// <summary>The training recipe whose network and objective are timed (<see cref="Recipes"/>): the default's unless set.</summary>
+    public string Recipe { get; init; } = Recipes.DefaultName;
     public int TrainBatch { get; init; } = 64;
     public int SampleBatch { get; init; } = 64;
     public int Warmup { get; init; } = 3;
@@ -31,27 +33,34 @@ internal sealed record BenchOptions
 /// </summary>
 internal static class Bench
 {
+    /// <summary>Classes of the synthetic batch (MNIST's ten) when no data folder is given.</summary>
+    private const int SyntheticClasses = 10;
+
     public static BenchReport Run(BenchOptions o, IProgress<string>? progress = null)
     {
-        var config = UNetConfig.FromPreset(o.Preset);
+        // What `ddpm train` with this recipe and no other options builds: network variant, classes, objective, weights.
+        var (prediction, minSnr, lrSchedule, architecture, conditional) = Recipes.Get(o.Recipe).Resolve();
+        var config = Architectures.Apply(UNetConfig.FromPreset(o.Preset), architecture) with { NumClasses = conditional ? SyntheticClasses : 0 };
         var runConfig = new RunConfig
         {
             Model = config,
-            Diffusion = new DiffusionConfig { Timesteps = o.Timesteps },
+            Diffusion = new DiffusionConfig { Timesteps = o.Timesteps, Prediction = prediction, MinSnrGamma = minSnr },
             Data = new DataConfig(),
-            Training = new OptimConfig { BatchSize = o.TrainBatch, Seed = 0, Precision = o.Precision.Name() },
+            Training = new OptimConfig { BatchSize = o.TrainBatch, Seed = 0, Precision = o.Precision.Name(), LrSchedule = lrSchedule },
         };
         using var data = o.DataPath is { } path
             ? ImageDataset.Load(path, DatasetSplit.Train, o.TrainBatch)
-            : ImageDataset.FromTensors(rand(o.TrainBatch, 1, config.ImageSize, config.ImageSize) * 2 - 1, zeros(o.TrainBatch, dtype: ScalarType.Int64), "synthetic");
+            : ImageDataset.FromTensors(rand(o.TrainBatch, 1, config.ImageSize, config.ImageSize) * 2 - 1,
+                randint(SyntheticClasses, [o.TrainBatch], dtype: ScalarType.Int64), "synthetic");
         if (data.Count < o.TrainBatch) throw new DdpmException($"{o.DataPath}: fewer than {o.TrainBatch} images for a training batch");
         using var trainer = Trainer.Create(Path.Combine(Path.GetTempPath(), "ddpm-bench"), runConfig, data);
         var stats = DisposeScopeManager.Statistics;
 
         progress?.Report("training steps");
-        var trainTimes = Time(o.Warmup, o.Iterations, () => trainer.TrainStep(data.Images));
+        var labels = conditional ? data.Labels : null;
+        var trainTimes = Time(o.Warmup, o.Iterations, () => trainer.TrainStep(data.Images, labels));
         long liveAfterWarmup = stats.ThreadTotalLiveCount;
-        for (int i = 0; i < o.Iterations; i++) trainer.TrainStep(data.Images);
+        for (int i = 0; i < o.Iterations; i++) trainer.TrainStep(data.Images, labels);
         long liveAfter = stats.ThreadTotalLiveCount;
 
         IReadOnlyList<LayerTiming>? layers = null;
@@ -94,6 +103,7 @@ internal static class Bench
         return new BenchReport
         {
             Preset = o.Preset,
+            Recipe = o.Recipe,
             Precision = o.Precision.Name(),
             Data = data.Source,
             Parameters = trainer.Model.ParameterCount(),

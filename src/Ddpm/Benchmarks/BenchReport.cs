@@ -15,6 +15,8 @@ internal sealed record Stat(double Min, double Median, double Max)
 internal sealed record BenchReport
 {
     public required string Preset { get; init; }
+    /// <summary>The training recipe whose network and objective were timed.</summary>
+    public required string Recipe { get; init; }
     /// <summary>Convolution compute precision ("fp32" or "bf16"); utilisation is against that precision's GEMM peak.</summary>
     public required string Precision { get; init; }
     /// <summary>Where the training batch came from: a data folder, or "synthetic" (uniform noise).</summary>

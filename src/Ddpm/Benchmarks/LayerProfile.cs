@@ -112,7 +112,7 @@ internal static class LayerProfile
         return calls;
     }
 
-    private static bool IsLayer(nn.Module m) => m is ConvNhwc or GroupNorm or Linear or Embedding;
+    private static bool IsLayer(nn.Module m) => m is MixedConv2d or GroupNorm or Linear or Embedding;
 
     private static bool HasLayers(nn.Module m) => m.named_modules().Any(c => IsLayer(c.module));
 
@@ -121,19 +121,19 @@ internal static class LayerProfile
     private static double Flops(nn.Module m, Tensor input, Tensor output) => m switch
     {
         // Forward 2·MACs; backward computes the input and the weight gradient, 2× that again.
-        ConvNhwc or Linear => 3 * 2.0 * output.numel() * m.parameters().First().shape.Skip(1).Aggregate(1L, (a, b) => a * b) / 1e9,
+        MixedConv2d or Linear => 3 * 2.0 * output.numel() * m.parameters().First().shape.Skip(1).Aggregate(1L, (a, b) => a * b) / 1e9,
         _ => 0,
     };
 
     private static string Label(nn.Module m, Tensor input, Tensor output) => m switch
     {
-        ConvNhwc conv => $"conv {Kernel(conv)} {input.shape[1]}→{output.shape[1]}{(input.shape[2] != output.shape[2] ? " stride 2" : "")} @{input.shape[2]}x{input.shape[3]}{(conv.Precision == Model.Precision.Bf16 && input.shape[1] > 1 && output.shape[1] > 1 ? " bf16" : "")}",
+        MixedConv2d conv => $"conv {Kernel(conv)} {input.shape[1]}→{output.shape[1]}{(input.shape[2] != output.shape[2] ? " stride 2" : "")} @{input.shape[2]}x{input.shape[3]}{(conv.Precision == Model.Precision.Bf16 && input.shape[1] > 1 && output.shape[1] > 1 ? " bf16" : "")}",
         GroupNorm => $"GroupNorm {input.shape[1]} @{input.shape[2]}x{input.shape[3]}",
         Linear => $"linear {input.shape[^1]}→{output.shape[^1]}",
         _ => m.GetType().Name,
     };
 
-    private static string Kernel(ConvNhwc conv)
+    private static string Kernel(MixedConv2d conv)
     {
         var w = conv.parameters().First().shape;
         return $"{w[2]}x{w[3]}";

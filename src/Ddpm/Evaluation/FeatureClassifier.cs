@@ -43,10 +43,10 @@ internal sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
 {
     public const int FeatureWidth = 128;
 
-    private readonly ConvNhwc conv1;
-    private readonly ConvNhwc conv2;
-    private readonly ConvNhwc conv3;
-    private readonly ConvNhwc conv4;
+    private readonly MixedConv2d conv1;
+    private readonly MixedConv2d conv2;
+    private readonly MixedConv2d conv3;
+    private readonly MixedConv2d conv4;
     private readonly Linear fc1;
     private readonly Dropout dropout;
     private readonly Linear fc2;
@@ -61,10 +61,10 @@ internal sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
             throw new DdpmException($"an evaluator needs 1 or 3 channels, images of at least 4x4 and at least 2 classes, got {info.Channels} channel(s), {info.ImageSize}x{info.ImageSize}, {info.Classes} class(es)");
         Info = info;
         int quarter = info.ImageSize / 2 / 2; // two floor-halving max-pools
-        conv1 = new ConvNhwc(info.Channels, 32, 3, padding: 1);
-        conv2 = new ConvNhwc(32, 32, 3, padding: 1);
-        conv3 = new ConvNhwc(32, 64, 3, padding: 1);
-        conv4 = new ConvNhwc(64, 64, 3, padding: 1);
+        conv1 = new MixedConv2d(info.Channels, 32, 3, padding: 1);
+        conv2 = new MixedConv2d(32, 32, 3, padding: 1);
+        conv3 = new MixedConv2d(32, 64, 3, padding: 1);
+        conv4 = new MixedConv2d(64, 64, 3, padding: 1);
         fc1 = nn.Linear(64 * quarter * quarter, FeatureWidth);
         dropout = nn.Dropout(0.5);
         fc2 = nn.Linear(FeatureWidth, info.Classes);

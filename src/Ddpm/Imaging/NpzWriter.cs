@@ -7,7 +7,7 @@ namespace Ddpm.Imaging;
 /// <summary>
 /// Writes samples as a NumPy .npz archive holding one uint8 array <c>arr_0</c> of shape N×H×W×C,
 /// the layout OpenAI's diffusion evaluation tools read (what numpy.savez writes: an uncompressed zip
-/// of .npy files, format version 1.0).
+/// of .npy files, format version 1.0); and named float32/int64 arrays (<see cref="SaveArrays"/>).
 /// </summary>
 internal static class NpzWriter
 {
@@ -19,6 +19,24 @@ internal static class NpzWriter
         byte[] nhwc;
         using (var nhwcView = images.permute(0, 2, 3, 1))
             nhwc = ImageBytes.ToBytes(nhwcView); // logical order N, H, W, C
+        Write(path, [("arr_0", "|u1", [n, h, w, c], nhwc)]);
+    }
+
+    /// <summary>Named float32 or int64 arrays (numpy's <c>&lt;f4</c> and <c>&lt;i8</c>), as <c>numpy.savez(path, name=array, ...)</c> writes them.</summary>
+    public static void SaveArrays(string path, IReadOnlyList<(string Name, Tensor Array)> arrays) =>
+        Write(path, [.. arrays.Select(a =>
+        {
+            using var c = a.Array.detach().cpu().contiguous();
+            return c.dtype switch
+            {
+                ScalarType.Float32 => (a.Name, "<f4", c.shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan()).ToArray()),
+                ScalarType.Int64 => (a.Name, "<i8", c.shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.data<long>().ToArray().AsSpan()).ToArray()),
+                _ => throw new ArgumentException($"{a.Name}: only float32 and int64 arrays are written, got {c.dtype}", nameof(arrays)),
+            };
+        })]);
+
+    private static void Write(string path, IReadOnlyList<(string Name, string Descr, long[] Shape, byte[] Data)> arrays)
+    {
         try
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -26,12 +44,13 @@ internal static class NpzWriter
             var tmp = path + ".tmp";
             using (var file = File.Create(tmp))
             using (var zip = new ZipArchive(file, ZipArchiveMode.Create))
-            {
-                var entry = zip.CreateEntry("arr_0.npy", CompressionLevel.NoCompression);
-                using var s = entry.Open();
-                s.Write(NpyHeader([n, h, w, c]));
-                s.Write(nhwc);
-            }
+                foreach (var (name, descr, shape, data) in arrays)
+                {
+                    var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
+                    using var s = entry.Open();
+                    s.Write(NpyHeader(shape, descr));
+                    s.Write(data);
+                }
             File.Move(tmp, path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -40,10 +59,10 @@ internal static class NpzWriter
         }
     }
 
-    /// <summary>.npy v1.0 header for a C-ordered uint8 array, padded with spaces to a multiple of 64 bytes.</summary>
-    internal static byte[] NpyHeader(long[] shape)
+    /// <summary>.npy v1.0 header for a C-ordered array (default uint8), padded with spaces to a multiple of 64 bytes.</summary>
+    internal static byte[] NpyHeader(long[] shape, string descr = "|u1")
     {
-        var dict = $"{{'descr': '|u1', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}{(shape.Length == 1 ? "," : "")}), }}";
+        var dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}{(shape.Length == 1 ? "," : "")}), }}";
         int unpadded = 10 + dict.Length + 1;
         int total = (unpadded + 63) / 64 * 64;
         var header = dict + new string(' ', total - unpadded) + "\n";

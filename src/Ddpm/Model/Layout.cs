@@ -5,7 +5,7 @@ namespace Ddpm.Model;
 /// <summary>
 /// Channels-last (NHWC) memory layout. libtorch 2.10 in TorchSharp 0.107 computes wrong (even NaN)
 /// input gradients for some fp32 convolutions in the default NCHW layout on this CPU; in channels-last
-/// the same layers are correct (guarded by a gradient test against float64). <see cref="ConvNhwc"/> applies
+/// the same layers are correct (guarded by a gradient test against float64). <see cref="MixedConv2d"/> applies
 /// it to input and weight of every convolution. TorchSharp has no memory_format API, so the layout is
 /// produced by a permute round trip; a tensor already in channels-last is returned without a copy.
 /// </summary>

@@ -11,22 +11,22 @@ namespace Ddpm.Model;
 internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm1;
-    private readonly ConvNhwc conv1;
+    private readonly MixedConv2d conv1;
     private readonly Linear time;
     private readonly GroupNorm norm2;
     private readonly Dropout dropout;
-    private readonly ConvNhwc conv2;
+    private readonly MixedConv2d conv2;
     private readonly nn.Module<Tensor, Tensor> skip;
 
     public ResBlock(int inChannels, int outChannels, int timeDim, double dropoutRate) : base(nameof(ResBlock))
     {
         norm1 = nn.GroupNorm(UNetConfig.GroupsFor(inChannels), inChannels);
-        conv1 = new ConvNhwc(inChannels, outChannels, 3, padding: 1);
+        conv1 = new MixedConv2d(inChannels, outChannels, 3, padding: 1);
         time = nn.Linear(timeDim, outChannels);
         norm2 = nn.GroupNorm(UNetConfig.GroupsFor(outChannels), outChannels);
         dropout = nn.Dropout(dropoutRate);
-        conv2 = new ConvNhwc(outChannels, outChannels, 3, padding: 1);
-        skip = inChannels == outChannels ? nn.Identity() : new ConvNhwc(inChannels, outChannels, 1);
+        conv2 = new MixedConv2d(outChannels, outChannels, 3, padding: 1);
+        skip = inChannels == outChannels ? nn.Identity() : new MixedConv2d(inChannels, outChannels, 1);
         RegisterComponents();
     }
 

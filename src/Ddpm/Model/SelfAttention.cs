@@ -9,16 +9,16 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly GroupNorm norm;
-    private readonly ConvNhwc qkv;
-    private readonly ConvNhwc proj;
+    private readonly MixedConv2d qkv;
+    private readonly MixedConv2d proj;
 
     public SelfAttention(int channels, int headWidth = 32) : base(nameof(SelfAttention))
     {
         _heads = Math.Max(1, channels / headWidth);
         if (channels % _heads != 0) throw new ArgumentException("channels must divide into heads", nameof(channels));
         norm = nn.GroupNorm(UNetConfig.GroupsFor(channels), channels);
-        qkv = new ConvNhwc(channels, 3 * channels, 1);
-        proj = new ConvNhwc(channels, channels, 1);
+        qkv = new MixedConv2d(channels, 3 * channels, 1);
+        proj = new MixedConv2d(channels, channels, 1);
         RegisterComponents();
     }
 

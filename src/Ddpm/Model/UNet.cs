@@ -16,7 +16,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
     private readonly TimeEmbedding timeEmbedding;
     private readonly Embedding? classEmbedding;
-    private readonly ConvNhwc inputConv;
+    private readonly MixedConv2d inputConv;
     private readonly ModuleList<ResBlock> downBlocks = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> downAttention = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> upAttention = new();
@@ -27,7 +27,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     private readonly ModuleList<ResBlock> upBlocks = new();
     private readonly ModuleList<nn.Module<Tensor, Tensor>> upsamplers = new();
     private readonly GroupNorm outputNorm;
-    private readonly ConvNhwc outputConv;
+    private readonly MixedConv2d outputConv;
 
     public UNet(UNetConfig config) : base(nameof(UNet))
     {
@@ -39,7 +39,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         timeEmbedding = new TimeEmbedding(baseCh, timeDim);
         // One extra row for the null class ∅ that label dropout trains (Ho & Salimans 2022).
         if (config.IsConditional) classEmbedding = nn.Embedding(config.NumClasses + 1, timeDim);
-        inputConv = new ConvNhwc(config.ImageChannels, baseCh, 3, padding: 1);
+        inputConv = new MixedConv2d(config.ImageChannels, baseCh, 3, padding: 1);
 
         int ch = baseCh;
         var skipWidths = new Stack<int>();
@@ -55,7 +55,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             }
             if (level < levels - 1)
             {
-                downsamplers.Add(new ConvNhwc(ch, ch, 3, stride: 2, padding: 1));
+                downsamplers.Add(new MixedConv2d(ch, ch, 3, stride: 2, padding: 1));
                 if (config.FullSkips) skipWidths.Push(ch);
             }
         }
@@ -76,7 +76,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         }
 
         outputNorm = nn.GroupNorm(UNetConfig.GroupsFor(ch), ch);
-        outputConv = new ConvNhwc(ch, config.ImageChannels, 3, padding: 1);
+        outputConv = new MixedConv2d(ch, config.ImageChannels, 3, padding: 1);
         RegisterComponents();
 
         InitializeNormLayers(this);
@@ -153,7 +153,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
-    /// <summary>Compute precision of every convolution (see <see cref="ConvNhwc.Precision"/>); not part of the architecture.</summary>
+    /// <summary>Compute precision of every convolution (see <see cref="MixedConv2d.Precision"/>); not part of the architecture.</summary>
     public Precision Precision
     {
         get => _precision;
@@ -161,7 +161,7 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         {
             _precision = value;
             foreach (var (_, module) in named_modules())
-                if (module is ConvNhwc conv) conv.Precision = value;
+                if (module is MixedConv2d conv) conv.Precision = value;
         }
     }
     private Precision _precision = Precision.Fp32;
@@ -184,11 +184,11 @@ internal sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Nearest-neighbour 2× upsampling followed by a 3×3 convolution.</summary>
     private sealed class Upsample : nn.Module<Tensor, Tensor>
     {
-        private readonly ConvNhwc conv;
+        private readonly MixedConv2d conv;
 
         public Upsample(int channels) : base(nameof(Upsample))
         {
-            conv = new ConvNhwc(channels, channels, 3, padding: 1);
+            conv = new MixedConv2d(channels, channels, 3, padding: 1);
             RegisterComponents();
         }
 

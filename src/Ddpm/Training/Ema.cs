@@ -12,6 +12,9 @@ internal sealed class Ema(UNet shadow, double decay) : IDisposable
     public UNet Model { get; } = shadow;
     public double Decay { get; } = decay;
 
+    /// <summary>The shadow's parameters as one flat buffer, bound on the first update from a flat model (<see cref="FlatParameters"/>).</summary>
+    private FlatParameters? _flat;
+
     public static Ema CopyOf(UNet model, double decay)
     {
         var shadow = new UNet(model.Config);
@@ -32,5 +35,19 @@ internal sealed class Ema(UNet shadow, double decay) : IDisposable
             shadowParam.mul_(d).add_(param.detach(), alpha: 1 - d);
     }
 
-    public void Dispose() => Model.Dispose();
+    /// <summary>The same update from a model whose parameters are bound flat: two ops over the whole buffer.</summary>
+    public void Update(FlatParameters model, long step)
+    {
+        double d = DecayAt(step);
+        _flat ??= FlatParameters.Bind(Model.parameters(), withGrads: false);
+        if (_flat.Values.numel() != model.Values.numel()) throw new ArgumentException("the EMA and the model have different parameters", nameof(model));
+        using var _ = no_grad();
+        _flat.Values.mul_(d).add_(model.Values, alpha: 1 - d);
+    }
+
+    public void Dispose()
+    {
+        _flat?.Dispose();
+        Model.Dispose();
+    }
 }

@@ -53,7 +53,8 @@ internal sealed class Trainer : IDisposable
     public Device Device { get; }
 
     private readonly ImageDataset _data;
-    private readonly AdamW _optimizer;
+    private readonly FlatParameters _flat;
+    private readonly FlatAdamW _optimizer;
     private readonly Generator _rng;
     private readonly RunLock _lock;
 
@@ -70,7 +71,8 @@ internal sealed class Trainer : IDisposable
         Device = model.parameters().First().device;
         var o = config.Training;
         model.Precision = ema.Model.Precision = PrecisionNames.Parse(o.Precision);
-        _optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, beta2: o.AdamBeta2, weight_decay: o.WeightDecay);
+        _flat = FlatParameters.Bind(model.parameters(), withGrads: true);
+        _optimizer = new FlatAdamW(_flat, o.LearningRate, o.AdamBeta2, o.WeightDecay);
         _rng = Runtime.Devices.GeneratorFor((ulong)o.Seed, Device);
     }
 
@@ -112,7 +114,7 @@ internal sealed class Trainer : IDisposable
             Checkpoint.LoadWeights(emaModel, Path.Combine(dir, Checkpoint.EmaFile));
             emaModel.eval();
             var trainer = new Trainer(runDir, config, data, model, new Ema(emaModel, config.Training.EmaDecay), progress, runLock);
-            Checkpoint.LoadOptimizer(trainer._optimizer, dir);
+            Checkpoint.LoadOptimizer(trainer._optimizer.Inner, dir);
             Checkpoint.LoadRng(trainer._rng, dir);
             return trainer;
         }
@@ -160,7 +162,7 @@ internal sealed class Trainer : IDisposable
         Model.train();
         long step = Progress.GlobalStep;
         LastLearningRate = LearningRateAt(step, _trainingSeconds());
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LastLearningRate;
+        _optimizer.LearningRate = LastLearningRate;
         var t = Process.DrawSteps(x0.shape[0], _rng);
         var (input, target) = Process.TrainingPair(x0, t, _rng);
         Tensor? c = null;
@@ -173,11 +175,11 @@ internal sealed class Trainer : IDisposable
         var loss = Process.Loss(Model.Forward(input, t, c), target, t);
         float value = loss.item<float>();
         if (!float.IsFinite(value)) return value; // caller stops; weights stay as they were
-        _optimizer.zero_grad();
+        _optimizer.ZeroGrad();
         loss.backward();
-        nn.utils.clip_grad_norm_(Model.parameters(), Config.Training.GradClip);
-        _optimizer.step();
-        Ema.Update(Model, step);
+        _optimizer.ClipGradNorm(Config.Training.GradClip);
+        _optimizer.Step();
+        Ema.Update(_flat, step);
         Progress = Progress with { GlobalStep = step + 1 };
         return value;
     }
@@ -283,7 +285,7 @@ internal sealed class Trainer : IDisposable
     private string Save(double elapsedSeconds, float lastLoss)
     {
         Progress = Progress with { ElapsedSeconds = elapsedSeconds, LastLoss = lastLoss };
-        return Checkpoint.Save(RunDir, Config, Progress, Model, Ema.Model, _optimizer, _rng);
+        return Checkpoint.Save(RunDir, Config, Progress, Model, Ema.Model, _optimizer.Inner, _rng);
     }
 
     /// <summary>training.png: loss per step and FCD where measured.</summary>
@@ -324,6 +326,7 @@ internal sealed class Trainer : IDisposable
     public void Dispose()
     {
         _optimizer.Dispose();
+        _flat.Dispose();
         Model.Dispose();
         Ema.Dispose();
         _rng.Dispose();

@@ -5,20 +5,22 @@ using static TorchSharp.torch;
 namespace Ddpm.Model;
 
 /// <summary>
-/// A 2-D convolution that always runs in channels-last layout: input and weight are laid out NHWC
-/// for the call, while the stored weight stays contiguous (TorchSharp's save/load and the optimizer's
-/// state need contiguous tensors). See <see cref="Layout"/> for why; a 1-channel input alone cannot
-/// select the layout, so the weight must carry it. The output goes back to the default layout: libtorch's
-/// GroupNorm and elementwise backward ran up to 15× slower on channels-last tensors than the copy costs.
+/// A 2-D convolution in the precision asked for and in a layout that libtorch 2.10 computes correctly on this CPU. bf16
+/// convolutions run as PyTorch's CPU autocast runs them (input and weight cast, default NCHW layout) where
+/// <see cref="ConvolutionCheck"/> finds that layout correct, else in channels-last; fp32 convolutions always run in
+/// channels-last (see <see cref="Layout"/>: the default layout computed wrong fp32 gradients on one machine); a 1-channel
+/// input alone cannot select the layout, so the weight carries it. The stored weight stays contiguous (TorchSharp's
+/// save/load and the optimizer's state need that), and the output goes back to the default layout: libtorch's GroupNorm
+/// and elementwise backward ran up to 15× slower on channels-last tensors than the copy costs.
 /// </summary>
-internal sealed class ConvNhwc : nn.Module<Tensor, Tensor>
+internal sealed class MixedConv2d : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
     private readonly long[] _stride;
     private readonly long[] _padding;
     private readonly bool _bf16Correct;
 
-    public ConvNhwc(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0) : base(nameof(ConvNhwc))
+    public MixedConv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0) : base(nameof(MixedConv2d))
     {
         conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding);
         _stride = [stride, stride];
@@ -50,15 +52,16 @@ internal sealed class ConvNhwc : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        const ScalarType bf16 = ScalarType.BFloat16;
         // Other dtypes (a float64 reference copy in tests) run in the default layout; so do other devices than the CPU, where
         // libtorch 2.10's layout and bf16 problems (docs/platform.md) were seen, with bf16 casting as asked.
         if (x.dtype != ScalarType.Float32) return conv.forward(x);
-        if (!Runtime.Devices.IsCpu(x))
-            return Precision != Precision.Bf16 ? conv.forward(x)
-                : nn.functional.conv2d(x.to(ScalarType.BFloat16), conv.weight!.to(ScalarType.BFloat16), conv.bias?.to(ScalarType.BFloat16), _stride, _padding, [1, 1], 1).to(ScalarType.Float32);
+        bool cpu = Runtime.Devices.IsCpu(x);
+        if (Precision == Precision.Bf16 && (!cpu || (_bf16Correct && ConvolutionCheck.Bf16DefaultLayoutIsCorrect)))
+            return nn.functional.conv2d(x.to(bf16), conv.weight!.to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1).to(ScalarType.Float32);
+        if (!cpu) return conv.forward(x);
         if (Precision == Precision.Bf16 && _bf16Correct)
         {
-            const ScalarType bf16 = ScalarType.BFloat16;
             return nn.functional.conv2d(Layout.ToChannelsLast(x).to(bf16), Layout.ToChannelsLast(conv.weight!).to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1)
                 .to(ScalarType.Float32).contiguous();
         }
