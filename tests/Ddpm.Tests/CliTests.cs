@@ -125,6 +125,9 @@ public class CliTests
         Assert.True(report.GetProperty("gemmPeakGflopPerSecondFp32").GetDouble() > 0);
         Assert.True(report.GetProperty("forwardGflopPerImage").GetDouble() > 0);
         Assert.Equal("bf16", report.GetProperty("precision").GetString());
+        Assert.Equal("fast", report.GetProperty("recipe").GetString()); // the default recipe's network: conditional, zero init
+        Assert.Contains("recipe fast", output);
+        Assert.Contains("convolution layout", output);
         Assert.Contains("of bf16 GEMM peak", output);
         Assert.True(report.GetProperty("layers").GetArrayLength() > 10);
         // No timing assertions: this is a smoke test. Live tensors must not grow with steps.

@@ -69,7 +69,7 @@ internal static class BenchCommand
         static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("measure").AddColumn("value");
         table.AddRow("machine", Markup.Escape(r.Machine));
-        table.AddRow("model", $"{r.Preset}, recipe {r.Recipe}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads; training batch: {Markup.Escape(r.Data)}");
+        table.AddRow("model", $"{r.Preset}, recipe {r.Recipe}, {r.Parameters:N0} parameters, {r.Precision}, {F(r.ForwardGflopPerImage, "F3")} GFLOP/image forward; {r.Threads} threads; convolution layout {r.ConvolutionLayout}; training batch: {Markup.Escape(r.Data)}");
         table.AddRow($"train images/s (batch {r.TrainBatch}; min / median / max)", S(r.TrainImagesPerSecond, "F1"));
         table.AddRow($"denoising-step images/s (batch {r.SampleBatch})", S(r.SampleImageStepsPerSecond, "F1"));
         foreach (var (name, stat) in r.Sample64Seconds) table.AddRow($"sample 64 images, {name} (s)", S(stat, "F2"));

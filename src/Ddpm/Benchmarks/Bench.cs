@@ -108,6 +108,7 @@ internal static class Bench
             Data = data.Source,
             Parameters = trainer.Model.ParameterCount(),
             Threads = get_num_threads(),
+            ConvolutionLayout = ConvolutionCheck.DefaultLayoutIsCorrect(o.Precision) ? "default (NCHW; checked against float64 at startup)" : "channels-last",
             Machine = Machine(),
             TrainBatch = o.TrainBatch,
             TrainImagesPerSecond = train,

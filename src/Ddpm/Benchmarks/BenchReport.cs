@@ -23,6 +23,8 @@ internal sealed record BenchReport
     public required string Data { get; init; }
     public required long Parameters { get; init; }
     public required int Threads { get; init; }
+    /// <summary>The layout the multi-channel convolutions ran in (<see cref="Model.ConvolutionCheck"/>).</summary>
+    public required string ConvolutionLayout { get; init; }
     public required string Machine { get; init; }
     public required int TrainBatch { get; init; }
     /// <summary>Training images per second (forward + backward + AdamW + EMA).</summary>

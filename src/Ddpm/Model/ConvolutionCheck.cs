@@ -3,10 +3,11 @@ using static TorchSharp.torch;
 namespace Ddpm.Model;
 
 /// <summary>
-/// Whether libtorch's bf16 convolution in the default (NCHW) layout is correct on this CPU, checked once per process against
-/// float64. libtorch 2.10 computed wrong bf16 convolutions in the default layout on one machine of this project (outputs and
-/// gradients far off float64) and correct ones on another, where that layout trained 1.3× and sampled 1.4× faster than the
-/// channels-last detour (BENCHMARKS.md): so <see cref="MixedConv2d"/> takes the fast layout only where this check passes.
+/// Whether libtorch's convolution in the default (NCHW) layout is correct on this CPU, in bf16 and in fp32, each checked once per
+/// process against float64 when first needed. libtorch 2.10 computed wrong convolutions in the default layout on one machine
+/// of this project (bf16 outputs and fp32 input gradients far off float64) and correct ones on another, where that layout
+/// trained 1.3× and sampled 1.4× faster in bf16 than the channels-last detour (BENCHMARKS.md): so <see cref="MixedConv2d"/>
+/// takes the default layout only where this check passes.
 /// </summary>
 internal static class ConvolutionCheck
 {
@@ -14,8 +15,11 @@ internal static class ConvolutionCheck
         (x, w, b, stride, padding) => nn.functional.conv2d(x.to(ScalarType.BFloat16), w.to(ScalarType.BFloat16), b.to(ScalarType.BFloat16),
             [stride, stride], [padding, padding], [1, 1], 1).to(ScalarType.Float32)));
 
-    /// <summary>bf16 convolutions with at least two input and output channels are correct in the default layout here.</summary>
-    public static bool Bf16DefaultLayoutIsCorrect => Bf16Nchw.Value;
+    private static readonly Lazy<bool> Fp32Nchw = new(() => Matches(
+        (x, w, b, stride, padding) => nn.functional.conv2d(x, w, b, [stride, stride], [padding, padding], [1, 1], 1)));
+
+    /// <summary>Convolutions in <paramref name="precision"/> with at least two input and output channels are correct in the default layout here.</summary>
+    public static bool DefaultLayoutIsCorrect(Precision precision) => (precision == Precision.Bf16 ? Bf16Nchw : Fp32Nchw).Value;
 
     /// <summary>The shapes the U-Net's convolutions take: 3×3 at three resolutions, strided, and 1×1 projections.</summary>
     private static readonly (int In, int Out, int Kernel, int Stride, int Size)[] Shapes =
@@ -23,8 +27,8 @@ internal static class ConvolutionCheck
 
     /// <summary>
     /// True when <paramref name="conv"/> (fp32 input, weight and bias → fp32 output, autograd through it) gives outputs, input
-    /// gradients and weight gradients within bf16 rounding (2 %) of float64, finite, on every shape, three times (the errors seen
-    /// were intermittent). Uses its own generator, so the global random state is untouched.
+    /// gradients and weight gradients within bf16 rounding (2 %; the errors seen were 40 % to NaN) of float64, finite, on every
+    /// shape, three times (the errors seen were intermittent). Uses its own generator, so the global random state is untouched.
     /// </summary>
     internal static bool Matches(Func<Tensor, Tensor, Tensor, long, long, Tensor> conv)
     {

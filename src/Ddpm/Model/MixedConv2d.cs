@@ -5,11 +5,11 @@ using static TorchSharp.torch;
 namespace Ddpm.Model;
 
 /// <summary>
-/// A 2-D convolution in the precision asked for and in a layout that libtorch 2.10 computes correctly on this CPU. bf16
-/// convolutions run as PyTorch's CPU autocast runs them (input and weight cast, default NCHW layout) where
-/// <see cref="ConvolutionCheck"/> finds that layout correct, else in channels-last; fp32 convolutions always run in
-/// channels-last (see <see cref="Layout"/>: the default layout computed wrong fp32 gradients on one machine); a 1-channel
-/// input alone cannot select the layout, so the weight carries it. The stored weight stays contiguous (TorchSharp's
+/// A 2-D convolution in the precision asked for and in a layout that libtorch 2.10 computes correctly on this CPU. With two or
+/// more channels in and out it runs in the default NCHW layout (bf16 as PyTorch's CPU autocast runs it: input and weight cast)
+/// where <see cref="ConvolutionCheck"/> finds that layout correct for its precision, else in channels-last (see
+/// <see cref="Layout"/>: the default layout computed wrong results on one machine); 1-channel convolutions always run in
+/// channels-last, where a 1-channel input alone cannot select the layout, so the weight carries it. The stored weight stays contiguous (TorchSharp's
 /// save/load and the optimizer's state need that), and the output goes back to the default layout: libtorch's GroupNorm
 /// and elementwise backward ran up to 15× slower on channels-last tensors than the copy costs.
 /// </summary>
@@ -18,14 +18,14 @@ internal sealed class MixedConv2d : nn.Module<Tensor, Tensor>
     private readonly Conv2d conv;
     private readonly long[] _stride;
     private readonly long[] _padding;
-    private readonly bool _bf16Correct;
+    private readonly bool _multiChannel;
 
     public MixedConv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0) : base(nameof(MixedConv2d))
     {
         conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding);
         _stride = [stride, stride];
         _padding = [padding, padding];
-        _bf16Correct = inChannels >= 2 && outChannels >= 2;
+        _multiChannel = inChannels >= 2 && outChannels >= 2;
         RegisterComponents();
     }
 
@@ -57,10 +57,12 @@ internal sealed class MixedConv2d : nn.Module<Tensor, Tensor>
         // libtorch 2.10's layout and bf16 problems (docs/platform.md) were seen, with bf16 casting as asked.
         if (x.dtype != ScalarType.Float32) return conv.forward(x);
         bool cpu = Runtime.Devices.IsCpu(x);
-        if (Precision == Precision.Bf16 && (!cpu || (_bf16Correct && ConvolutionCheck.Bf16DefaultLayoutIsCorrect)))
+        bool defaultLayout = !cpu || (_multiChannel && ConvolutionCheck.DefaultLayoutIsCorrect(Precision));
+        if (Precision == Precision.Bf16 && defaultLayout)
             return nn.functional.conv2d(x.to(bf16), conv.weight!.to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1).to(ScalarType.Float32);
+        if (defaultLayout && Precision == Precision.Fp32) return conv.forward(x);
         if (!cpu) return conv.forward(x);
-        if (Precision == Precision.Bf16 && _bf16Correct)
+        if (Precision == Precision.Bf16 && _multiChannel)
         {
             return nn.functional.conv2d(Layout.ToChannelsLast(x).to(bf16), Layout.ToChannelsLast(conv.weight!).to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1)
                 .to(ScalarType.Float32).contiguous();
