@@ -49,13 +49,21 @@ public class FlatOptimizerTests
                 adam.ZeroGrad();
                 Backward(flatModel, x, t, lossScale);
                 adam.ClipGradNorm(1.0);
+                // The clipped gradients themselves: the same up to the order of the norm's sum.
+                foreach (var ((name, p), (_, q)) in reference.named_parameters().Zip(flatModel.named_parameters()))
+                {
+                    double relative = (p.grad! - q.grad!).norm().item<float>() / Math.Max(p.grad!.norm().item<float>(), 1e-12);
+                    Assert.True(relative < 1e-5, $"step {step}, {name}: clipped gradient differs by {relative:E2} (relative)");
+                }
                 adam.Step();
             }
             Assert.Equal(3, adam.StepCount);
+            // Three steps move a weight by up to 3·lr = 3e-3; Adam's m/√v amplifies the gradients' last-bit differences where
+            // they are tiny, so the weights agree to 1 % of one step (a wrong β, bias correction or decay is off by far more).
             foreach (var ((name, p), (_, q)) in reference.named_parameters().Zip(flatModel.named_parameters()))
             {
                 double diff = (p - q).abs().max().item<float>();
-                Assert.True(diff < 2e-6, $"{name}: differs by {diff:E2} after three steps");
+                Assert.True(diff < 1e-5, $"{name}: differs by {diff:E2} after three steps");
             }
             // The module's parameters really are views of the flat buffer: one write reaches both.
             using (no_grad()) flat.Values.fill_(0.25f);
