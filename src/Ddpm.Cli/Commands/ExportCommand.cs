@@ -20,14 +20,15 @@ internal static class ExportCommand
             var outPath = parse.GetValue(Out)!;
             using var model = DiffusionModel.Load(parse.GetValue(CheckpointPath) ?? Training.Checkpoint.Newest("runs"),
                 new LoadOptions { UseEma = parse.GetValue(Weights) == "ema", Precision = "fp32" });
-            if (parse.GetValue(Probe) is { } probe) Imaging.OutputPath.EnsureWritable(probe);
+            var probe = parse.GetValue(Probe);
+            if (probe is not null) Imaging.OutputPath.EnsureWritable(probe); // before the weights are written, not after
             model.ExportSafetensors(outPath);
             parse.InvocationConfiguration.Output.WriteLine(
                 $"Wrote {outPath} ({parse.GetValue(Weights)} weights, {model.Info.ParameterCount:N0} parameters; {model.Info.Summary}, {model.Info.TrainedSteps:N0} steps)");
-            if (parse.GetValue(Probe) is { } probePath)
+            if (probe is not null)
             {
-                model.ExportProbe(probePath);
-                parse.InvocationConfiguration.Output.WriteLine($"Wrote {probePath} (fixed inputs and the network's outputs for them)");
+                model.ExportProbe(probe);
+                parse.InvocationConfiguration.Output.WriteLine($"Wrote {probe} (fixed inputs and the network's outputs for them)");
             }
             return ExitCodes.Success;
         });

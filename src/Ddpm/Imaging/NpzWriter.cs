@@ -27,12 +27,13 @@ internal static class NpzWriter
         Write(path, [.. arrays.Select(a =>
         {
             using var c = a.Array.detach().cpu().contiguous();
-            return c.dtype switch
+            var descr = c.dtype switch
             {
-                ScalarType.Float32 => (a.Name, "<f4", c.shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan()).ToArray()),
-                ScalarType.Int64 => (a.Name, "<i8", c.shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.data<long>().ToArray().AsSpan()).ToArray()),
+                ScalarType.Float32 => "<f4",
+                ScalarType.Int64 => "<i8",
                 _ => throw new ArgumentException($"{a.Name}: only float32 and int64 arrays are written, got {c.dtype}", nameof(arrays)),
             };
+            return (a.Name, descr, c.shape, c.bytes.ToArray()); // little-endian, as on every platform libtorch runs on
         })]);
 
     private static void Write(string path, IReadOnlyList<(string Name, string Descr, long[] Shape, byte[] Data)> arrays)

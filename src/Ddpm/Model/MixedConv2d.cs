@@ -60,8 +60,7 @@ internal sealed class MixedConv2d : nn.Module<Tensor, Tensor>
         bool defaultLayout = !cpu || (_multiChannel && ConvolutionCheck.DefaultLayoutIsCorrect(Precision));
         if (Precision == Precision.Bf16 && defaultLayout)
             return nn.functional.conv2d(x.to(bf16), conv.weight!.to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1).to(ScalarType.Float32);
-        if (defaultLayout && Precision == Precision.Fp32) return conv.forward(x);
-        if (!cpu) return conv.forward(x);
+        if (defaultLayout) return conv.forward(x); // fp32 (every device but the CPU takes this layout)
         if (Precision == Precision.Bf16 && _multiChannel)
         {
             return nn.functional.conv2d(Layout.ToChannelsLast(x).to(bf16), Layout.ToChannelsLast(conv.weight!).to(bf16), conv.bias?.to(bf16), _stride, _padding, [1, 1], 1)
