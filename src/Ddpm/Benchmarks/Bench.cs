@@ -86,6 +86,17 @@ internal static class Bench
         var ddim = new DdimSampler(Schedules.NoiseSchedule.Create("linear", o.Timesteps), Math.Min(50, o.Timesteps));
         progress?.Report($"sampling 64 images, DDIM {ddim.Steps} steps");
         sample64[$"ddim {ddim.Steps} steps"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () => SampleOnce(ddim, model, config)));
+        // What `ddpm sample` runs for this recipe's checkpoint: its default sampler, and guidance for a conditional model.
+        var standard = Samplers.ForConfig(runConfig.Diffusion);
+        var generation = Generation.Default(config, 64, Generation.DefaultGuidance);
+        string guidance = config.IsConditional ? $", guidance {Generation.DefaultGuidance}" : "";
+        progress?.Report("sampling 64 images, the default sampler");
+        sample64[$"the default ({Samplers.Describe(standard)}{guidance})"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () =>
+        {
+            using var scope = NewDisposeScope();
+            using var g = new Generator(0);
+            Generation.Run(model, standard, 64, generation, g);
+        }));
         if (o.FullAncestral)
         {
             progress?.Report($"sampling 64 images, DDPM {o.Timesteps} steps");
