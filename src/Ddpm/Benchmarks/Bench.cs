@@ -85,23 +85,18 @@ internal static class Bench
         var sample64 = new Dictionary<string, Stat>();
         var ddim = new DdimSampler(Schedules.NoiseSchedule.Create("linear", o.Timesteps), Math.Min(50, o.Timesteps));
         progress?.Report($"sampling 64 images, DDIM {ddim.Steps} steps");
-        sample64[$"ddim {ddim.Steps} steps"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () => SampleOnce(ddim, model, config)));
+        sample64[$"ddim {ddim.Steps} steps"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () => SampleOnce(ddim, model, new GenerationOptions())));
         // What `ddpm sample` runs for this recipe's checkpoint: its default sampler, and guidance for a conditional model.
         var standard = Samplers.ForConfig(runConfig.Diffusion);
         var generation = Generation.Default(config, 64, Generation.DefaultGuidance);
         string guidance = config.IsConditional ? $", guidance {Generation.DefaultGuidance}" : "";
         progress?.Report("sampling 64 images, the default sampler");
-        sample64[$"the default ({Samplers.Describe(standard)}{guidance})"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () =>
-        {
-            using var scope = NewDisposeScope();
-            using var g = new Generator(0);
-            Generation.Run(model, standard, 64, generation, g);
-        }));
+        sample64[$"the default ({Samplers.Describe(standard)}{guidance})"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () => SampleOnce(standard, model, generation)));
         if (o.FullAncestral)
         {
             progress?.Report($"sampling 64 images, DDPM {o.Timesteps} steps");
             var ancestral = new AncestralSampler(Schedules.NoiseSchedule.Create("linear", o.Timesteps));
-            sample64[$"ddpm {o.Timesteps} steps"] = Stat.Of(Time(0, 1, () => SampleOnce(ancestral, model, config)));
+            sample64[$"ddpm {o.Timesteps} steps"] = Stat.Of(Time(0, 1, () => SampleOnce(ancestral, model, new GenerationOptions())));
         }
 
         progress?.Report("GEMM peak");
@@ -141,11 +136,12 @@ internal static class Bench
         };
     }
 
-    private static void SampleOnce(ISampler sampler, nn.Module<Tensor, Tensor, Tensor> model, UNetConfig config)
+    /// <summary>64 images as <c>ddpm sample</c> makes them (<see cref="Generation.Run"/>): unconditional, or with the options' labels and guidance.</summary>
+    private static void SampleOnce(ISampler sampler, UNet model, GenerationOptions options)
     {
         using var scope = NewDisposeScope();
         using var g = new Generator(0);
-        sampler.Sample(model, [64, 1, config.ImageSize, config.ImageSize], g);
+        Generation.Run(model, sampler, 64, options, g);
     }
 
     /// <summary>Seconds per call: <paramref name="warmup"/> untimed calls, then <paramref name="iterations"/> timed ones.</summary>
