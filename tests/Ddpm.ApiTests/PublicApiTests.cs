@@ -78,8 +78,12 @@ public sealed class PublicApiTests : IClassFixture<PublicApiTests.TrainedRun>
         Assert.Contains("v-prediction", info.Objective);
         Assert.Equal(0.5, info.DefaultGuidance); // fewer than 2,500 steps
         Assert.Equal(7, model.ClassIndex("7"));
-        Assert.Equal([50, 0], new[] { model.SamplerStates()[0], model.SamplerStates()[^1] });
-        Assert.StartsWith("DPM-Solver++(2M), 20 steps", model.DescribeSampler());
+        // A conditional model samples with guidance by default, so with DDIM, 10 steps; w = 0 switches to DPM-Solver++(2M), 20.
+        Assert.StartsWith("DDIM, 10 steps, η = 0", model.DescribeSampler());
+        Assert.Equal(11, model.SamplerStates().Count);
+        Assert.StartsWith("DPM-Solver++(2M), 20 steps", model.DescribeSampler(guidance: 0));
+        Assert.Equal([50, 0], new[] { model.SamplerStates(guidance: 0)[0], model.SamplerStates(guidance: 0)[^1] });
+        Assert.StartsWith("DDIM, 50 steps", model.DescribeSampler(new SamplerOptions { Kind = "ddim" })); // named without steps: all T
     }
 
     [Fact]

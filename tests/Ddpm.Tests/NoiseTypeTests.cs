@@ -158,7 +158,15 @@ public class NoiseTypeTests
     {
         DiffusionConfig Config(string noise) => new() { Noise = noise, DegradedMean = 0, DegradedStd = 0.1 };
         Assert.IsType<DpmSolverSampler>(Samplers.ForConfig(Config("gaussian")));
-        Assert.Equal(Samplers.DefaultDpmSteps, Samplers.ForConfig(Config("gaussian")).Steps);
+        Assert.Equal(20, Samplers.ForConfig(Config("gaussian")).Steps);
+        // With guidance the default is DDIM (η = 0) with 10 steps, or with the steps given; a named sampler is never replaced.
+        var guided = Assert.IsType<DdimSampler>(Samplers.ForConfig(Config("gaussian"), guided: true));
+        Assert.Equal((10, 0.0), (guided.Steps, guided.Eta));
+        Assert.Equal(50, Assert.IsType<DdimSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Steps = 50 }, guided: true)).Steps);
+        Assert.Equal(1000, Assert.IsType<DdimSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "ddim" }, guided: true)).Steps);
+        Assert.IsType<DpmSolverSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "dpm++2m" }, guided: true));
+        Assert.IsType<GammaSampler>(Samplers.ForConfig(Config("gamma"), guided: true));
+        Assert.IsType<ColdSampler>(Samplers.ForConfig(Config("blur"), guided: true));
         Assert.IsType<AncestralSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "ddpm" }));
         Assert.IsType<DdimSampler>(Samplers.ForConfig(Config("gaussian"), new SamplerOptions { Kind = "ddim", Steps = 50 }));
         Assert.IsType<GammaSampler>(Samplers.ForConfig(Config("gamma")));

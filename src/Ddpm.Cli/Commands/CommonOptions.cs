@@ -114,8 +114,8 @@ internal static class CommonOptions
     /// <summary>--sampler, --steps, --eta, --sigma, --precision and --noise, shared by sample and eval.</summary>
     public sealed class SamplerSet
     {
-        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral), ddim or dpm++2m (DPM-Solver++ 2M) for Gaussian noise; heun for the edm objective; gamma and cold for those checkpoints (default: the checkpoint's own)" };
-        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Sampler steps in 1..T (default: T); heun: noise levels (default 18, 2N - 1 model calls)", DefaultValueFactory = _ => 0 }, allowZero: true);
+        private readonly Option<string?> _kind = new("--sampler") { Description = "ddpm (ancestral), ddim or dpm++2m (DPM-Solver++ 2M) for Gaussian noise; heun for the edm objective; gamma and cold for those checkpoints (default: the checkpoint's own; Gaussian: ddim with guidance, dpm++2m without)" };
+        private readonly Option<int> _steps = Positive(new Option<int>("--steps") { Description = "Sampler steps in 1..T (default: T; the default sampler: ddim 10 with guidance, dpm++2m 20); heun: noise levels (default 18, 2N - 1 model calls)", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<double> _eta = Positive(new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral-like", DefaultValueFactory = _ => 0 }, allowZero: true);
         private readonly Option<string> _sigma = Sigma();
         private readonly Option<bool> _clip = new("--clip-x0") { Description = "ddpm, ddim, dpm++2m: clamp the predicted x_0 to [-1, 1] at every step (Ho et al.'s clipped sampler; needed by schedules with ᾱ_T near 0: cosine, sigmoid, simple-linear)" };

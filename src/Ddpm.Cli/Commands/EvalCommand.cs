@@ -88,7 +88,7 @@ internal static class EvalCommand
             foreach (var w in scales)
             {
                 // The same seed, so the same x_T, for every w.
-                output.WriteLine($"Sampling {n} images from {info.CheckpointDirectory} ({model.DescribeSampler(request.Sampler)}, {model.Precision}{(w is null ? "" : $", guidance w = {w}")})...");
+                output.WriteLine($"Sampling {n} images from {info.CheckpointDirectory} ({model.DescribeSampler(request.Sampler, w)}, {model.Precision}{(w is null ? "" : $", guidance w = {w}")})...");
                 using var images = SamplingView.Generate(model, request with { Guidance = w }, output);
                 reports.Add(evaluator.Score(w is null ? $"{run} (seed {request.Seed})" : $"{run}, w = {w.Value.ToString(CultureInfo.InvariantCulture)}", images));
             }

@@ -91,7 +91,7 @@ internal static class SampleCommand
 
         int T = info.Timesteps;
         if (gifPath is not null)
-            request = request with { FramesEvery = parse.GetValue(GifEvery) is var k and > 0 ? k : Math.Max(1, (int)Math.Ceiling((model.SamplerStates(request.Sampler).Count - 1) / 50.0)) };
+            request = request with { FramesEvery = parse.GetValue(GifEvery) is var k and > 0 ? k : Math.Max(1, (int)Math.Ceiling((model.SamplerStates(request.Sampler, request.Guidance).Count - 1) / 50.0)) };
         if (stripPath is not null)
         {
             int[] requested = [T, 3 * T / 4, T / 2, 3 * T / 10, T / 10, T / 20, T / 50, 0];
@@ -103,7 +103,7 @@ internal static class SampleCommand
             request = request with { SnapshotsNear = requested };
         }
 
-        output.WriteLine($"Sampling {what} from {info.CheckpointDirectory} ({info.Summary}; {model.DescribeSampler(request.Sampler)}, {model.Precision}, {model.DeviceName})");
+        output.WriteLine($"Sampling {what} from {info.CheckpointDirectory} ({info.Summary}; {model.DescribeSampler(request.Sampler, request.Guidance)}, {model.Precision}, {model.DeviceName})");
         var started = DateTime.UtcNow;
         using var images = SamplingView.Generate(model, request, output);
         images.SavePng(outPath, columns, scale, parse.GetValue(Title));

@@ -47,7 +47,7 @@ internal static class TrainCommand
     private static readonly Option<string?> Classifier = new("--classifier") { Description = "Evaluator weights for --eval-every (default: data/evaluator/NAME-cnn.bin for a data folder NAME; data/mnist has one)" };
     private static readonly Option<int> Threads = CommonOptions.Threads();
     private static readonly Option<string> Device = CommonOptions.Device();
-    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every with the checkpoint's default sampler, at most T (0 = its default: dpm++2m 20, heun 18 levels, gamma and cold 50)", DefaultValueFactory = _ => 0 }, allowZero: true);
+    private static readonly Option<int> PreviewSteps = CommonOptions.Positive(new Option<int>("--preview-steps") { Description = "Sampler steps for previews and --eval-every with the checkpoint's default sampler, at most T (0 = its default: ddim 10 with guidance (conditional runs), dpm++2m 20 without, heun 18 levels, gamma and cold 50)", DefaultValueFactory = _ => 0 }, allowZero: true);
     private static readonly Option<bool?> Conditional = new("--conditional") { Description = "Class-conditional model on the dataset's labels, for --digit and --guidance at sampling time; --conditional false trains an unconditional one (default: the recipe's)" };
     private static readonly Option<double> LabelDrop = CommonOptions.Check(new Option<double>("--label-drop") { Description = "With --conditional: probability of training on the null class instead of the label", DefaultValueFactory = _ => 0.1 },
         p => p is < 0 or > 1 || double.IsNaN(p) ? $"--label-drop must be in [0, 1], got {p}" : null);

@@ -105,12 +105,13 @@ public sealed class DiffusionModel : IDisposable
         return Config.Data.ClassIndex(nameOrNumber, Config.Model.NumClasses);
     }
 
-    /// <summary>One line describing the sampler that <paramref name="sampler"/> selects for this model, e.g.
-    /// "DPM-Solver++(2M), 20 steps, v-prediction".</summary>
-    public string DescribeSampler(SamplerOptions? sampler = null) => Samplers.Describe(CreateSampler(sampler));
+    /// <summary>One line describing the sampler that <paramref name="sampler"/> selects for this model at guidance scale
+    /// <paramref name="guidance"/> (null = <see cref="ModelInfo.DefaultGuidance"/>; the default sampler differs with and without
+    /// guidance), e.g. "DDIM, 10 steps, η = 0, v-prediction".</summary>
+    public string DescribeSampler(SamplerOptions? sampler = null, double? guidance = null) => Samplers.Describe(CreateSampler(sampler, guidance));
 
     /// <summary>The states t the sampler visits, from T down to 0 (fewer with fewer steps).</summary>
-    public IReadOnlyList<int> SamplerStates(SamplerOptions? sampler = null) => CreateSampler(sampler).States;
+    public IReadOnlyList<int> SamplerStates(SamplerOptions? sampler = null, double? guidance = null) => CreateSampler(sampler, guidance).States;
 
     /// <summary>
     /// Generates <see cref="GenerationRequest.Count"/> images (per class with <see cref="GenerationRequest.ClassRows"/>) with the
@@ -122,7 +123,7 @@ public sealed class DiffusionModel : IDisposable
     public GeneratedImages Generate(GenerationRequest request, IProgress<SamplingProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var sampler = CreateSampler(request.Sampler);
+        var sampler = CreateSampler(request.Sampler, request.Guidance);
         if (request.Count < 1) throw new DdpmException($"number of images must be >= 1, got {request.Count}");
         if (request.Classes is not null && request.ClassRows is not null) throw new DdpmException("give classes or class rows, not both");
         double guidance = request.Guidance ?? Info.DefaultGuidance;
@@ -242,7 +243,9 @@ public sealed class DiffusionModel : IDisposable
             return Checkpoint.Save(runDirectory, config, new TrainingProgress { GlobalStep = steps }, network, network, null, null);
     }
 
-    internal ISampler CreateSampler(SamplerOptions? options) => Samplers.ForConfig(Config.Diffusion, options ?? new SamplerOptions());
+    /// <summary>A conditional model samples with guidance unless w = 0 is asked for; an unconditional one never does.</summary>
+    internal ISampler CreateSampler(SamplerOptions? options, double? guidance) =>
+        Samplers.ForConfig(Config.Diffusion, options, Info.IsConditional && (guidance ?? Info.DefaultGuidance) > 0);
 
     private IReadOnlyList<int> CheckClasses(IReadOnlyList<int> classes)
     {

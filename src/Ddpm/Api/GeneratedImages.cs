@@ -23,7 +23,7 @@ public sealed class GeneratedImages : IDisposable
     /// <summary>The guidance scale w used with <see cref="Labels"/>, null without labels.</summary>
     public double? Guidance { get; }
 
-    /// <summary>How they were made, e.g. "DPM-Solver++(2M), 20 steps, v-prediction".</summary>
+    /// <summary>How they were made, e.g. "DDIM, 10 steps, η = 0, v-prediction".</summary>
     public string Method { get; }
 
     /// <summary>The states t kept with <see cref="GenerationRequest.FramesEvery"/>, from T to 0.</summary>

@@ -12,7 +12,8 @@ public sealed record GenerationRequest
     /// <summary>Seed of the sampler's noise: the same seed gives the same images on the same machine.</summary>
     public long Seed { get; init; }
 
-    /// <summary>Sampler and its settings; the default is the model's own (Gaussian noise: DPM-Solver++(2M), 20 steps).</summary>
+    /// <summary>Sampler and its settings; the default is the model's own (Gaussian noise: DDIM, 10 steps, with guidance;
+    /// DPM-Solver++(2M), 20 steps, without).</summary>
     public SamplerOptions Sampler { get; init; } = new();
 
     /// <summary>Class-conditional models: the classes to generate, drawn in turn (e.g. [7] for sevens only); null = all of the

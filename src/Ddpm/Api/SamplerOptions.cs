@@ -8,13 +8,14 @@ public sealed record SamplerOptions
     public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverName, HeunName, "gamma", "cold"];
     /// <summary>EDM's Heun sampler (Algorithms 1 and 2).</summary>
     public const string HeunName = "heun";
-    /// <summary>DPM-Solver++(2M), the default for Gaussian noise.</summary>
+    /// <summary>DPM-Solver++(2M), the default for Gaussian noise without guidance.</summary>
     public const string DpmSolverName = "dpm++2m";
-    /// <summary>ddpm, ddim, dpm++2m, gamma or cold; null picks the one that fits the noise type.</summary>
+    /// <summary>ddpm, ddim, dpm++2m, gamma or cold; null picks the one that fits the noise type (Gaussian: DDIM with 10 steps
+    /// when sampling with guidance, DPM-Solver++(2M) with 20 without).</summary>
     public string? Kind { get; init; }
     /// <summary>ddpm: the reverse-process variance σ_t².</summary>
     public SigmaKind Sigma { get; init; } = SigmaKind.Beta;
-    /// <summary>Sampler steps (0 = the sampler's default: all T, dpm++2m 20, heun 18 noise levels).</summary>
+    /// <summary>Sampler steps (0 = the sampler's default: all T, dpm++2m 20, heun 18 noise levels; the guided default DDIM 10).</summary>
     public int Steps { get; init; }
     /// <summary>ddim: η, 0 = deterministic, 1 = ancestral-like noise.</summary>
     public double Eta { get; init; }

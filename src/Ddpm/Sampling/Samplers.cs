@@ -12,16 +12,28 @@ internal static class Samplers
     public static readonly IReadOnlyList<string> Gaussian = ["ddpm", "ddim", SamplerOptions.DpmSolverName];
 
     /// <summary>
-    /// The sampler a checkpoint uses when none is asked for. Gaussian: DPM-Solver++(2M) with <see cref="DefaultDpmSteps"/> steps,
-    /// chosen by FCD per second of sampling (BENCHMARKS.md); Algorithm 2 as written stays available as <c>--sampler ddpm</c>.
+    /// The sampler a checkpoint uses when none is asked for. Gaussian, chosen by FCD per second of sampling (BENCHMARKS.md):
+    /// with classifier-free guidance (<paramref name="guided"/>) DDIM, <see cref="DefaultGuidedDdimSteps"/> steps, which ties
+    /// DPM-Solver++(2M) 20 at half its model calls; without it DPM-Solver++(2M), <see cref="DefaultDpmSteps"/> steps, which
+    /// beats DDIM there. Algorithm 2 as written stays available as <c>--sampler ddpm</c>.
     /// </summary>
     /// Gamma: the paper's Algorithm 2 with all T steps, its DDIM form (<see cref="GammaDdimSampler"/>) with fewer.
-    public static string DefaultFor(DiffusionConfig diffusion, int steps = 0) => diffusion.IsEdm ? SamplerOptions.HeunName : diffusion.Noise switch
+    public static string DefaultFor(DiffusionConfig diffusion, int steps = 0, bool guided = false) => diffusion.IsEdm ? SamplerOptions.HeunName : diffusion.Noise switch
     {
-        GaussianDiffusion.ProcessName => SamplerOptions.DpmSolverName,
+        GaussianDiffusion.ProcessName => guided ? "ddim" : SamplerOptions.DpmSolverName,
         GammaDiffusion.ProcessName => steps > 0 && steps < diffusion.Timesteps ? "ddim" : "gamma",
         _ => "cold",
     };
+
+    /// <summary>The options with the default sampler filled in when none is named (see <see cref="DefaultFor"/>); its steps too
+    /// when none are given and the default is guided DDIM (an explicit <c>ddim</c> without steps keeps all T).</summary>
+    private static SamplerOptions WithDefault(DiffusionConfig diffusion, SamplerOptions options, bool guided)
+    {
+        if (options.Kind is not null) return options;
+        var kind = DefaultFor(diffusion, options.Steps, guided);
+        bool guidedDdim = kind == "ddim" && diffusion.Noise == GaussianDiffusion.ProcessName;
+        return options with { Kind = kind, Steps = guidedDdim && options.Steps == 0 ? Math.Min(DefaultGuidedDdimSteps, diffusion.Timesteps) : options.Steps };
+    }
 
     /// <summary>The samplers that fit a checkpoint's noise process.</summary>
     public static IReadOnlyList<string> AllowedFor(DiffusionConfig diffusion) => diffusion.IsEdm ? [SamplerOptions.HeunName] : diffusion.Noise switch
@@ -48,6 +60,9 @@ internal static class Samplers
     /// <summary>dpm++2m's steps when none are given (its 0 means this, not all T).</summary>
     public const int DefaultDpmSteps = 20;
 
+    /// <summary>The default DDIM's steps for guided sampling (BENCHMARKS.md, "DDIM with 10 calls ties the default").</summary>
+    public const int DefaultGuidedDdimSteps = 10;
+
     /// <summary>The options that only one sampler reads, given for another: a usage error (the CLI calls this as soon as
     /// --sampler is named, before any checkpoint is loaded).</summary>
     public static void CheckOptions(string kind, SamplerOptions options)
@@ -57,10 +72,12 @@ internal static class Samplers
         if (!Gaussian.Contains(kind) && options.ClipX0) throw new DdpmUsageException($"--clip-x0 applies to --sampler {string.Join(", ", Gaussian)} only");
     }
 
-    public static ISampler ForConfig(DiffusionConfig diffusion, SamplerOptions? options = null)
+    /// <summary>The sampler that <paramref name="options"/> select for a checkpoint; <paramref name="guided"/>: whether it will
+    /// sample with classifier-free guidance (w &gt; 0), which changes the default.</summary>
+    public static ISampler ForConfig(DiffusionConfig diffusion, SamplerOptions? options = null, bool guided = false)
     {
-        options ??= new SamplerOptions();
-        var kind = options.Kind ?? DefaultFor(diffusion, options.Steps);
+        options = WithDefault(diffusion, options ?? new SamplerOptions(), guided);
+        var kind = options.Kind!;
         var allowed = AllowedFor(diffusion);
         if (!SamplerOptions.Names.Contains(kind))
             throw new DdpmException($"unknown sampler '{kind}' (choose from {string.Join(", ", SamplerOptions.Names)})");
