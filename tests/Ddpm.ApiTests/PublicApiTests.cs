@@ -76,7 +76,7 @@ public sealed class PublicApiTests : IClassFixture<PublicApiTests.TrainedRun>
         Assert.True(info.IsConditional);
         Assert.Equal("gaussian", info.Noise);
         Assert.Contains("v-prediction", info.Objective);
-        Assert.Equal(0.5, info.DefaultGuidance); // fewer than 2,500 steps
+        Assert.Equal(0.5, info.DefaultGuidance); // fewer than 1,900 steps
         Assert.Equal(7, model.ClassIndex("7"));
         // A conditional model samples with guidance by default, so with DDIM, 10 steps; w = 0 switches to DPM-Solver++(2M), 20.
         Assert.StartsWith("DDIM, 10 steps, η = 0", model.DescribeSampler());

@@ -22,8 +22,9 @@ internal static class Generation
     public const double DefaultGuidance = 0.25;
     /// <summary>The default w of a shorter run: the best of the 10-minute run (1,295 steps), where 0.25 scored 33.6 and 0.5 21.1.</summary>
     public const double ShortRunGuidance = 0.5;
-    /// <summary>Where the default w changes: the best w was 0.5 at 1,295 steps and 0.25 at 3,279 and 4,232 (BENCHMARKS.md); not measured in between.</summary>
-    public const long ShortRunSteps = 2500;
+    /// <summary>Where the default w changes: the best w was 0.5 at 1,295 and 1,532 steps, 0.25 (or 0.375, as good) at 2,283 and
+    /// 2,383, and 0.25 at 3,279 and later (BENCHMARKS.md, "Guidance for the DDIM default"): between the two measured sides.</summary>
+    public const long ShortRunSteps = 1900;
 
     /// <summary>The default guidance for a checkpoint trained for <paramref name="trainedSteps"/> steps: a less trained conditional
     /// model needs more push towards its class (the best w fell from 0.5 to 0.25 between the 10- and 30-minute runs).</summary>
