@@ -42,6 +42,9 @@ internal sealed class Trainer : IDisposable
 {
     public const string PreviewFolder = "previews";
     public const string PlotFile = "training.png";
+    /// <summary>Steps between hand-backs of the allocators' kept free memory (<see cref="Runtime.TorchRuntime.ReturnFreeMemory"/>),
+    /// which keep resident memory flat; each costs about one step's page faults (BENCHMARKS.md, issue 16).</summary>
+    public const int ReturnMemoryEvery = 250;
 
     public string RunDir { get; }
     public RunConfig Config { get; }
@@ -244,6 +247,7 @@ internal sealed class Trainer : IDisposable
                     log.Append(Progress.GlobalStep, epoch + 1, loss, LastLearningRate, elapsedBefore + clock.Elapsed.TotalSeconds,
                         Runtime.ProcessMemory.Resident().Current);
                     observer.OnStep(Status(epoch, s + 1));
+                    if (Progress.GlobalStep % ReturnMemoryEvery == 0) Runtime.TorchRuntime.ReturnFreeMemory();
                     bool stopsNext = options.TimeLimit is { } end && clock.Elapsed >= end; // that stop writes the checkpoint
                     if (options.CheckpointEvery is { } every && s + 1 < stepsPerEpoch && !stopsNext && clock.Elapsed - lastSaved >= every)
                     {
@@ -275,6 +279,7 @@ internal sealed class Trainer : IDisposable
                 try { observer.OnPreview(WritePreview(epoch + 1, options.PreviewCount, options.Sampler, observer, cancellation)); }
                 catch (OperationCanceledException) { return endOfEpoch with { Outcome = TrainingOutcome.Interrupted }; }
             }
+            Runtime.TorchRuntime.ReturnFreeMemory(); // after the checkpoint, the evaluation and the preview: their buffers are not the step's
             clock.Start();
             if (epoch + 1 == options.Epochs) return endOfEpoch;
         }
