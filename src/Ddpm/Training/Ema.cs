@@ -25,17 +25,8 @@ internal sealed class Ema(UNet shadow, double decay) : IDisposable
 
     public double DecayAt(long step) => Math.Min(Decay, (1.0 + step) / (10.0 + step));
 
-    /// <summary>θ_ema ← d·θ_ema + (1 − d)·θ after optimizer step number <paramref name="step"/>.</summary>
-    public void Update(UNet model, long step)
-    {
-        double d = DecayAt(step);
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        foreach (var (shadowParam, param) in Model.parameters().Zip(model.parameters()))
-            shadowParam.mul_(d).add_(param.detach(), alpha: 1 - d);
-    }
-
-    /// <summary>The same update from a model whose parameters are bound flat: two ops over the whole buffer.</summary>
+    /// <summary>θ_ema ← d·θ_ema + (1 − d)·θ after optimizer step number <paramref name="step"/>, from a model whose parameters
+    /// are bound flat: two ops over the whole buffer.</summary>
     public void Update(FlatParameters model, long step)
     {
         double d = DecayAt(step);
