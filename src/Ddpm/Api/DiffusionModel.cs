@@ -245,7 +245,7 @@ public sealed class DiffusionModel : IDisposable
 
     /// <summary>A conditional model samples with guidance unless w = 0 is asked for; an unconditional one never does.</summary>
     internal ISampler CreateSampler(SamplerOptions? options, double? guidance) =>
-        Samplers.ForConfig(Config.Diffusion, options, Info.IsConditional && (guidance ?? Info.DefaultGuidance) > 0);
+        Samplers.ForConfig(Config.Diffusion, options, Generation.IsGuided(Info.IsConditional, guidance ?? Info.DefaultGuidance));
 
     private IReadOnlyList<int> CheckClasses(IReadOnlyList<int> classes)
     {

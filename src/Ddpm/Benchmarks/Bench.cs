@@ -87,7 +87,7 @@ internal static class Bench
         progress?.Report($"sampling 64 images, DDIM {ddim.Steps} steps");
         sample64[$"ddim {ddim.Steps} steps"] = Stat.Of(Time(1, Math.Max(3, o.Iterations / 3), () => SampleOnce(ddim, model, new GenerationOptions())));
         // What `ddpm sample` runs for this recipe's checkpoint: its default sampler, and guidance for a conditional model.
-        var standard = Samplers.ForConfig(runConfig.Diffusion, guided: config.IsConditional);
+        var standard = Samplers.ForConfig(runConfig.Diffusion, guided: Generation.IsGuided(config.IsConditional, Generation.DefaultGuidance));
         var generation = Generation.Default(config, 64, Generation.DefaultGuidance);
         string guidance = config.IsConditional ? $", guidance {Generation.DefaultGuidance}" : "";
         progress?.Report("sampling 64 images, the default sampler");

@@ -30,6 +30,10 @@ internal static class Generation
     /// model needs more push towards its class (the best w fell from 0.5 to 0.25 between the 10- and 30-minute runs).</summary>
     public static double DefaultGuidanceFor(long trainedSteps) => trainedSteps < ShortRunSteps ? ShortRunGuidance : DefaultGuidance;
 
+    /// <summary>Whether sampling uses classifier-free guidance, which picks the default sampler (<see cref="Samplers.DefaultFor"/>):
+    /// only a conditional model is guided, and w = 0 is its plain conditional model.</summary>
+    public static bool IsGuided(bool conditional, double guidance) => conditional && guidance > 0;
+
     /// <summary>
     /// What a checkpoint generates when nothing is asked for: a conditional model draws its classes in turn (balanced when n is a
     /// multiple of the class count) with classifier-free guidance w (<see cref="DefaultGuidanceFor"/>); an unconditional model has no labels.

@@ -31,8 +31,8 @@ internal static class Samplers
     {
         if (options.Kind is not null) return options;
         var kind = DefaultFor(diffusion, options.Steps, guided);
-        bool guidedDdim = kind == "ddim" && diffusion.Noise == GaussianDiffusion.ProcessName;
-        return options with { Kind = kind, Steps = guidedDdim && options.Steps == 0 ? Math.Min(DefaultGuidedDdimSteps, diffusion.Timesteps) : options.Steps };
+        // A default ddim without steps is the guided Gaussian one (gamma's ddim is the default only when steps are given).
+        return options with { Kind = kind, Steps = kind == "ddim" && options.Steps == 0 ? Math.Min(DefaultGuidedDdimSteps, diffusion.Timesteps) : options.Steps };
     }
 
     /// <summary>The samplers that fit a checkpoint's noise process.</summary>

@@ -325,8 +325,8 @@ internal sealed class Trainer : IDisposable
         var diffusion = Config.Diffusion;
         if (diffusion.Noise != GaussianDiffusion.ProcessName || diffusion.IsEdm) options = options with { Kind = null, ClipX0 = false, Eta = 0 };
         if (options.Steps == 0 && (options.Kind ?? Samplers.DefaultFor(diffusion)) is "gamma" or "cold") options = options with { Steps = TrainerOptions.ColdPreviewSteps };
-        // Previews and evaluations of a conditional model are guided (Generation.DefaultGuidanceFor is > 0): its guided default.
-        return Samplers.ForConfig(diffusion, options.Steps > diffusion.Timesteps ? options with { Steps = 0 } : options, guided: Config.Model.IsConditional);
+        bool guided = Generation.IsGuided(Config.Model.IsConditional, Generation.DefaultGuidanceFor(Progress.GlobalStep)); // as previews and evaluations sample
+        return Samplers.ForConfig(diffusion, options.Steps > diffusion.Timesteps ? options with { Steps = 0 } : options, guided);
     }
 
     public void Dispose()
